@@ -1,0 +1,116 @@
+// Claim verification against a real busybox worker container, two ways:
+//  1. one at a time: POST /verify with a claim body (logged, verified synchronously), per type: p50/p99 of the
+//     verification time the auditor records (verdicts.duration_ms) and of the whole HTTP call;
+//  2. under load: claims of every type logged through /log_claim by several clients and verified by the background
+//     auditor: logging rate, time until all are verified, and per type the verification p50/p99 and log→verdict p50.
+// Run: npm run bench -- claims [claims per type] [concurrency]
+import { performance } from 'node:perf_hooks';
+import { migratedTestDb } from '../test/helpers/db.js';
+import { instructionMarkdown, startSidecarEnv, startWorkerBox } from '../test/sidecar/sidecar-env.js';
+
+const PER_TYPE = Number(process.argv[2] ?? 100);
+const C = Number(process.argv[3] ?? 8);
+
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
+
+async function main() {
+  const tdb = await migratedTestDb();
+  const box = await startWorkerBox('bench');
+  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, auditor: { concurrency: C, sweepMs: 200 } });
+  try {
+    await box.sh('mkdir -p /work/out && echo before > /work/before.txt');
+    await new Promise((r) => setTimeout(r, 30));
+    const check = await sc.post('/check', { instruction: instructionMarkdown() });
+    if (!check.json.approved) throw new Error('bench instruction not approved');
+    const id = check.json.instruction_id as string;
+    await box.sh(
+      'echo "hello world" > /work/out/app.txt && echo more >> /work/before.txt && (nc -l -p 7000 >/dev/null 2>&1 &) && ' +
+        `printf 'echo "# pass 12"\\necho "# fail 0"\\n' > /work/test.sh`,
+    );
+    await sc.post('/executed', { argv: ['make', 'build'], exit_code: 0, duration_ms: 5, instruction_id: id });
+    const kinds: [string, Record<string, unknown>, number][] = [
+      ['file_created', { type: 'file_created', path: '/work/out/app.txt' }, PER_TYPE],
+      ['file_modified', { type: 'file_modified', path: '/work/before.txt' }, PER_TYPE],
+      ['file_deleted', { type: 'file_deleted', path: '/work/gone' }, PER_TYPE],
+      ['file_contains', { type: 'file_contains', path: '/work/out/app.txt', text: 'hello' }, PER_TYPE],
+      ['process_running', { type: 'process_running', name: 'sleep' }, PER_TYPE],
+      ['port_listening', { type: 'port_listening', port: 7000 }, PER_TYPE],
+      ['container_running', { type: 'container_running', name: box.name }, PER_TYPE],
+      ['command_executed', { type: 'command_executed', argv: ['make', 'build'] }, PER_TYPE],
+      ['tests_passed', { type: 'tests_passed', total: 12 }, Math.max(5, Math.floor(PER_TYPE / 5))],
+      ['compound (text)', { text: 'Created /work/out/app.txt and sleep is running' }, PER_TYPE],
+    ];
+    console.log('one at a time (POST /verify with the claim, synchronous):');
+    console.log(`${'type'.padEnd(18)} ${'n'.padStart(4)} ${'verdict'.padEnd(8)} ${'verify p50'.padStart(11)} ${'verify p99'.padStart(11)} ${'HTTP p50'.padStart(11)} ${'HTTP p99'.padStart(11)}`);
+    for (const [name, body, n] of kinds) {
+      const count = Math.max(5, Math.min(30, Math.floor(n / 3)));
+      const verify: number[] = [];
+      const http: number[] = [];
+      const verdicts = new Set<string>();
+      for (let i = 0; i < count; i++) {
+        const s0 = performance.now();
+        const r = await sc.post('/verify', { ...body, instruction_id: id });
+        http.push(performance.now() - s0);
+        if (r.status !== 200) throw new Error(`/verify ${name}: ${r.status} ${JSON.stringify(r.json)}`);
+        verify.push(r.json.duration_ms);
+        verdicts.add(r.json.verdict);
+      }
+      verify.sort((a, b) => a - b);
+      http.sort((a, b) => a - b);
+      console.log(`${name.padEnd(18)} ${String(count).padStart(4)} ${[...verdicts].join(',').padEnd(8)} ${fmt(q(verify, 0.5))} ms ${fmt(q(verify, 0.99))} ms ${fmt(q(http, 0.5))} ms ${fmt(q(http, 0.99))} ms`);
+    }
+    await sc.db.query(`SELECT 1`);
+    const before = (await sc.db.query(`SELECT count(*)::int AS n FROM verdicts`)).rows[0].n as number;
+
+    const jobs = kinds.flatMap(([, body, n]) => Array.from({ length: n }, () => ({ ...body, instruction_id: id })));
+    let next = 0;
+    const phase2Start = new Date();
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: C }, async () => {
+        while (next < jobs.length) {
+          const r = await sc.post('/log_claim', jobs[next++]!);
+          if (r.status !== 202) throw new Error(`/log_claim ${r.status}: ${JSON.stringify(r.json)}`);
+        }
+      }),
+    );
+    const logSecs = (performance.now() - t0) / 1000;
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const n = (await sc.db.query(`SELECT count(*)::int AS n FROM verdicts`)).rows[0].n;
+      if (n >= before + jobs.length) break;
+      if (Date.now() > deadline) throw new Error(`only ${n - before} of ${jobs.length} verdicts`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const allSecs = (performance.now() - t0) / 1000;
+    const { rows } = await sc.db.query(
+      `SELECT v.claim_type, v.verdict, v.duration_ms, extract(epoch FROM (v.created_at - c.logged_at)) * 1000 AS e2e_ms
+         FROM verdicts v JOIN claims c ON c.id = v.claim_id WHERE c.logged_at >= $1`,
+      [phase2Start.toISOString()],
+    );
+    console.log('under load (/log_claim by several clients, background auditor):');
+    console.log(`${jobs.length} claims logged by ${C} clients in ${logSecs.toFixed(1)} s (${(jobs.length / logSecs).toFixed(0)} claims/s); all verified after ${allSecs.toFixed(1)} s; auditor concurrency ${C}`);
+    console.log(`${'type'.padEnd(18)} ${'n'.padStart(5)} ${'verdicts'.padEnd(16)} ${'verify p50'.padStart(11)} ${'verify p99'.padStart(11)} ${'log→verdict p50'.padStart(16)}`);
+    const byType = new Map<string, typeof rows>();
+    for (const r of rows) byType.set(r.claim_type, [...(byType.get(r.claim_type) ?? []), r]);
+    for (const [type, rs] of byType) {
+      const d = rs.map((r) => Number(r.duration_ms)).sort((a, b) => a - b);
+      const e = rs.map((r) => Number(r.e2e_ms)).sort((a, b) => a - b);
+      const verdicts = [...new Set(rs.map((r) => r.verdict))].join(',');
+      console.log(`${type.padEnd(18)} ${String(rs.length).padStart(5)} ${verdicts.padEnd(16)} ${fmt(q(d, 0.5))} ms ${fmt(q(d, 0.99))} ms ${fmt(q(e, 0.5), 0)} ms`);
+    }
+  } finally {
+    await sc.close();
+    await box.remove();
+    await tdb.drop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,30 @@
+// Shared start-up for the long-running commands: config, logger, metrics, store, bus, policy.
+import fs from 'node:fs';
+import type { Bus } from '../core/bus/bus.js';
+import { openBus } from '../core/bus/open-bus.js';
+import type { Config } from '../core/config.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { createMetrics, type Metrics } from '../core/metrics.js';
+import { loadPolicyFile, type PolicyFile } from '../core/policy/policy-file.js';
+import type { Db } from '../core/store/db.js';
+import { openDb } from '../core/store/open-db.js';
+
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  db: Db;
+  bus: Bus;
+  policy: PolicyFile;
+}
+
+export async function openRuntime(config: Config, name: string): Promise<Runtime> {
+  const log = createLogger({ level: config.logLevel, name });
+  const policy = loadPolicyFile(config.policyFile); // a bad policy file stops start-up here
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const metrics = createMetrics();
+  const db = await openDb(config, log);
+  const bus = openBus(config, log, { prefix: config.redisPrefix });
+  return { config, log, metrics, db, bus, policy };
+}
+

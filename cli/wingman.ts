@@ -1,0 +1,210 @@
+// `wingman <command>`: one binary for every process and the ops commands.
+import fs from 'node:fs';
+import os from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { loadConfig, requireFor, type Config } from '../core/config.js';
+import { isWingmanError } from '../core/errors.js';
+import { callControl } from './ops-client.js';
+
+const HELP = `usage: wingman <command>
+
+  up                       control + proxy in one process (embedded store and bus unless configured)
+  control                  the control service (needs DATABASE_URL, REDIS_URL, WINGMAN_API_TOKEN)
+  proxy                    the Docker socket proxy (needs DATABASE_URL, REDIS_URL)
+  sidecar                  a worker's sidecar: gate, claims, auditor (needs WINGMAN_WORKER, WINGMAN_WORKER_CONTAINER)
+  run --instruction FILE -- CMD [ARGS...]
+                           check the instruction with the sidecar, run CMD if approved (exit 2 if rejected), record it
+  migrate                  apply database migrations and exit
+  approvals [--status S]   list approvals (default: pending)
+  approve <id> [--note T]  approve a held Docker call
+  deny <id> [--note T]     deny a held Docker call
+  workers [add <name>]     list workers, or add one (creates its proxy socket)
+  lockdown <worker> --why T  lock a worker down by hand (Docker calls refused, container paused)
+  unlock <worker> [--why T]  release a locked-down worker
+  validate [--json] [--test-results FILE] [--staged] PATH...
+                           validate code offline (exit 0 approve, 1 reject, 2 manual review)
+`;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  args.splice(i, 2);
+  return v;
+}
+
+async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promise<void> {
+  requireFor(config, command);
+  // Heavy modules load only for the long-running commands, so ops commands start fast.
+  const { openRuntime } = await import('./runtime.js');
+  const { ensureApiToken } = await import('./api-token.js');
+  const { buildControl } = await import('../control/app.js');
+  const { buildProxy } = await import('../proxy/app.js');
+  const rt = await openRuntime(config, command);
+  // Under `wingman up` control and proxy share one lockdown mirror (in memory unless REDIS_URL is set).
+  const { openLockMirror } = await import('../core/lockdown/lock-mirror.js');
+  const lockMirror = openLockMirror(config, config.redisPrefix);
+  const closers: Array<() => Promise<void>> = [];
+  if (command === 'up' || command === 'control') {
+    const { token, file } = ensureApiToken(config);
+    const control = await buildControl({ ...rt, apiToken: token, lockMirror });
+    await control.server.listen({ host: config.host, port: config.port });
+    rt.log.info({ port: config.port, tokenFile: file }, 'control API listening');
+    closers.push(() => control.close());
+  }
+  if (command === 'up' || command === 'proxy') {
+    const proxy = await buildProxy({ ...rt, lockMirror });
+    rt.log.info({ socketDir: config.socketDir, workers: proxy.workers() }, 'proxy ready');
+    closers.push(() => proxy.close());
+    if (command === 'proxy') {
+      // A standalone proxy still answers /health and /metrics for Prometheus, on WINGMAN_PORT.
+      const http = await import('node:http');
+      const server = http.createServer((req, res) => {
+        void (async () => {
+          if (req.url === '/metrics') {
+            rt.metrics.storeUp.set((await rt.db.ping()) ? 1 : 0);
+            res.writeHead(200, { 'content-type': rt.metrics.registry.contentType }).end(await rt.metrics.registry.metrics());
+          } else if (req.url === '/health') {
+            const ok = (await rt.db.ping()) && (await rt.bus.ping());
+            res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'degraded' }));
+          } else res.writeHead(404).end();
+        })();
+      });
+      await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+      closers.push(() => new Promise<void>((r) => server.close(() => r())));
+    }
+  }
+  const stop = async (signal: string) => {
+    rt.log.info({ signal }, 'shutting down');
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+    await lockMirror.close().catch(() => undefined);
+    await rt.bus.close().catch(() => undefined);
+    await rt.db.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function printApprovals(list: any[]): void {
+  if (list.length === 0) {
+    console.log('no approvals');
+    return;
+  }
+  for (const a of list) {
+    console.log(`${a.id}  ${a.status.padEnd(9)} ${a.worker.padEnd(12)} ${a.rule.padEnd(18)} ${a.summary}  (expires ${a.expires_at})`);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return command ? 0 : 2;
+  }
+  if (command === 'validate') {
+    const { runValidateCli } = await import('./validate.js');
+    return runValidateCli(args, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() } as never);
+  }
+  let config: Config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (isWingmanError(err)) {
+      console.error(`wingman: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  const me = `${os.userInfo().username}@${os.hostname()}`;
+  switch (command) {
+    case 'up':
+    case 'control':
+    case 'proxy':
+      await serve(config, command);
+      return -1; // keep running
+    case 'sidecar': {
+      const { runSidecar } = await import('./sidecar.js');
+      await runSidecar(config);
+      return -1;
+    }
+    case 'run': {
+      const { runRun } = await import('./run.js');
+      return runRun(config, args);
+    }
+    case 'migrate': {
+      const { openRuntime } = await import('./runtime.js');
+      const rt = await openRuntime(config, 'migrate');
+      await rt.bus.close();
+      await rt.db.close();
+      console.log('migrations applied');
+      return 0;
+    }
+    case 'approvals': {
+      const status = flag(args, '--status') ?? 'pending';
+      const r = await callControl(config, 'GET', `/approvals?status=${encodeURIComponent(status)}`);
+      if (r.status !== 200) return fail(r.json.message);
+      printApprovals(r.json.approvals);
+      return 0;
+    }
+    case 'approve':
+    case 'deny': {
+      const note = flag(args, '--note');
+      const by = flag(args, '--by') ?? me;
+      const id = args[0];
+      if (!id) return fail(`usage: wingman ${command} <id> [--note TEXT]`);
+      const r = await callControl(config, 'POST', `/approvals/${encodeURIComponent(id)}/${command}`, {
+        by,
+        ...(note ? { note } : {}),
+      });
+      if (r.status !== 200) return fail(r.json.message);
+      console.log(`${r.json.approval.id} ${r.json.approval.status}`);
+      return 0;
+    }
+    case 'lockdown':
+    case 'unlock': {
+      const why = flag(args, '--why') ?? (command === 'unlock' ? 'released by ops' : undefined);
+      const by = flag(args, '--by') ?? me;
+      const worker = args[0];
+      if (!worker || !why) return fail(`usage: wingman ${command} <worker> ${command === 'lockdown' ? '--why TEXT' : '[--why TEXT]'}`);
+      const r = await callControl(config, 'POST', `/workers/${encodeURIComponent(worker)}/${command}`, { by, why });
+      if (r.status !== 200) return fail(r.json.message);
+      const c = r.json.container;
+      console.log(`${worker} ${command === 'lockdown' ? 'locked down' : 'unlocked'}${r.json.changed ? '' : ' (no change)'}; container: ${c.action}${c.ok ? '' : ` (${c.detail})`}`);
+      return 0;
+    }
+    case 'workers': {
+      if (args[0] === 'add') {
+        const r = await callControl(config, 'POST', '/workers', { name: args[1] ?? '' });
+        if (r.status !== 201) return fail(r.json.message);
+        console.log(`${r.json.worker.name}  socket ${r.json.socket}`);
+        return 0;
+      }
+      const r = await callControl(config, 'GET', '/workers');
+      if (r.status !== 200) return fail(r.json.message);
+      for (const w of r.json.workers) console.log(`${w.name}${w.locked ? `  LOCKED (${w.locked_reason})` : ''}`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`wingman: unknown command ${command}\n\n${HELP}`);
+      return 2;
+  }
+}
+
+function fail(message: string): number {
+  console.error(`wingman: ${message}`);
+  return 1;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (err) => {
+      console.error(`wingman: ${isWingmanError(err) ? err.message : (err as Error).stack ?? String(err)}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,293 @@
+// Builds the control service's HTTP API (ops: approvals, workers, audit; health and metrics). main.ts listens;
+// tests build this and use inject() or listen on port 0.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import Dockerode from 'dockerode';
+import { Approvals, isUuid, type ApprovalStatus } from '../core/approvals/approvals.js';
+import { redactedOp } from '../core/approvals/operation.js';
+import { DockerAudit } from '../core/audit/docker-audit.js';
+import { JsonlSpool } from '../core/audit/jsonl-spool.js';
+import type { Bus } from '../core/bus/bus.js';
+import type { Config } from '../core/config.js';
+import { describeOperation } from '../core/docker/describe-operation.js';
+import { NotFound } from '../core/docker/resolve.js';
+import { isWingmanError, wingmanError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { PolicyFile } from '../core/policy/policy-file.js';
+import type { Db } from '../core/store/db.js';
+import { Workers } from '../core/workers/workers.js';
+import path from 'node:path';
+import { tokenMatches } from './api-auth.js';
+import { ExpirySweeper } from './expiry-sweeper.js';
+import { registerGrants } from './grants-routes.js';
+import { registerLockdownRoutes } from './lockdown-routes.js';
+import { DockerodeWorkerContainer } from '../core/claims/dockerode-worker-container.js';
+import { Instructions } from '../core/instructions/instructions.js';
+import { OutputValidations } from '../core/validation/output-validations.js';
+import { registerValidationRoute, testProcessFrom } from '../core/validation/validation-route.js';
+import { Watcher } from './watcher.js';
+import { Lockdowns } from '../core/lockdown/lockdowns.js';
+import { openLockMirror, type LockMirror } from '../core/lockdown/lock-mirror.js';
+import { startTelegram, type TelegramService } from './telegram/start-telegram.js';
+
+export interface ControlOptions {
+  config: Config;
+  db: Db;
+  bus: Bus;
+  log: Logger;
+  metrics: Metrics;
+  policy: PolicyFile;
+  /** the token ops present; under `wingman up` it may be generated */
+  apiToken: string;
+  /** lockdown mirror shared with the proxy under `wingman up`; default: Redis when configured, else in-memory */
+  lockMirror?: LockMirror;
+}
+
+export interface ControlApp {
+  server: FastifyInstance;
+  approvals: Approvals;
+  workers: Workers;
+  lockdowns: Lockdowns;
+  watcher: Watcher;
+  /** the Telegram bot and outbox, when TELEGRAM_BOT_TOKEN is set */
+  telegram?: TelegramService;
+  close(): Promise<void>;
+}
+
+const STATUSES = ['pending', 'approved', 'denied', 'expired', 'consumed', 'cancelled'];
+const decisionBody = {
+  type: 'object',
+  required: ['by'],
+  additionalProperties: false,
+  properties: { by: { type: 'string', minLength: 1, maxLength: 200 }, note: { type: 'string', maxLength: 2000 } },
+} as const;
+
+export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
+  const { config, db, bus, log, metrics, policy, apiToken } = opts;
+  const approvals = new Approvals(db, bus);
+  const workers = new Workers(db, bus);
+  const docker = new Dockerode({ socketPath: config.upstreamSocket });
+  const audit = new DockerAudit(db, new JsonlSpool(path.join(config.dataDir, 'spool', 'control-audit.jsonl')), log);
+  const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix);
+  const lockdowns = new Lockdowns(db, bus, docker, mirror, config, log, metrics);
+  const sweeper = new ExpirySweeper(approvals, bus, log, (ids) => metrics.approvals.inc({ outcome: 'expired_sweep' }, ids.length));
+  sweeper.start();
+
+  const server = Fastify({ loggerInstance: log.child({ svc: 'control' }) as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    // Unknown fields are an error, not silently dropped: a typo in a decision body must not pass unnoticed.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+  });
+
+  server.setErrorHandler((err: FastifyError, req, reply) => {
+    if (isWingmanError(err)) {
+      return reply.status(err.statusCode).send({ message: err.message, code: err.code });
+    }
+    if (err.validation || err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || (err.statusCode && err.statusCode < 500)) {
+      return reply.status(err.statusCode && err.statusCode < 500 ? err.statusCode : 400).send({
+        message: err.message,
+        code: 'WGM_ERR_API_BAD_REQUEST',
+      });
+    }
+    const e = err as unknown as { code?: string };
+    if (e.code === 'WGM_ERR_STORE_UNAVAILABLE' || e.code === 'ECONNREFUSED' || /connect|terminat/i.test(err.message)) {
+      return reply.status(503).send({ message: 'store unavailable', code: 'WGM_ERR_STORE_UNAVAILABLE' });
+    }
+    req.log.error({ err: err.message }, 'unhandled error');
+    return reply.status(500).send({ message: 'internal error', code: 'WGM_ERR_INTERNAL' });
+  });
+
+  server.addHook('onRequest', async (req, reply) => {
+    const url = req.url.split('?')[0];
+    if (url === '/health' || url === '/metrics' || req.routeOptions.config.auth === 'worker') return;
+    if (!tokenMatches(req.headers.authorization, apiToken)) {
+      return reply.status(401).send({ message: 'missing or invalid bearer token', code: 'WGM_ERR_API_UNAUTHORIZED' });
+    }
+  });
+
+  server.get('/health', async (_req, reply) => {
+    const [store, busOk] = await Promise.all([db.ping(), bus.ping()]);
+    metrics.storeUp.set(store ? 1 : 0);
+    metrics.busUp.set(busOk ? 1 : 0);
+    metrics.health.set(store && busOk ? 1 : 0);
+    return reply.status(store && busOk ? 200 : 503).send({
+      status: store && busOk ? 'ok' : 'degraded',
+      store: { kind: db.kind, ok: store },
+      bus: { kind: bus.kind, ok: busOk },
+      policy_mode: config.policyMode,
+    });
+  });
+
+  server.get('/metrics', async (_req, reply) => {
+    metrics.storeUp.set((await db.ping()) ? 1 : 0);
+    metrics.busUp.set((await bus.ping()) ? 1 : 0);
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  server.get<{ Querystring: { status?: ApprovalStatus; worker?: string; limit?: number } }>(
+    '/approvals',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', enum: STATUSES },
+            worker: { type: 'string', maxLength: 63 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+          },
+        },
+      },
+    },
+    async (req) => ({ approvals: await approvals.list(req.query) }),
+  );
+
+  server.get<{ Params: { id: string } }>('/approvals/:id', async (req) => {
+    const a = isUuid(req.params.id) ? await approvals.get(req.params.id) : undefined;
+    if (!a) throw wingmanError('WGM_ERR_APPROVAL_NOT_FOUND', req.params.id.slice(0, 64));
+    return { approval: a, events: await approvals.events(a.id) };
+  });
+
+  for (const decision of ['approve', 'deny'] as const) {
+    server.post<{ Params: { id: string }; Body: { by: string; note?: string } }>(
+      `/approvals/:id/${decision}`,
+      { schema: { body: decisionBody } },
+      async (req) => {
+        const a = await approvals.decide(req.params.id, decision, `api:${req.body.by}`, req.body.note, { via: 'api' });
+        return { approval: a };
+      },
+    );
+  }
+
+  // Ask for an approval ahead of the call; the grant token is shown once and is spent by the one call it matches.
+  server.post<{ Body: { worker: string; method: string; path: string; body?: unknown; ttl_s?: number } }>(
+    '/approvals',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['worker', 'method', 'path'],
+          additionalProperties: false,
+          properties: {
+            worker: { type: 'string', minLength: 1, maxLength: 63 },
+            method: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] },
+            path: { type: 'string', minLength: 1, maxLength: 8192 },
+            body: {},
+            ttl_s: { type: 'integer', minimum: 1, maximum: 86400 },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      let described;
+      try {
+        described = await describeOperation(docker, req.body, policy.forWorker(req.body.worker));
+      } catch (err) {
+        if (err instanceof NotFound) throw wingmanError('WGM_ERR_API_NOT_FOUND', err.message);
+        throw err;
+      }
+      const { decision, op, hash, path: fwd } = described;
+      if (decision.action === 'deny') {
+        throw wingmanError('WGM_ERR_PROXY_FORBIDDEN', decision.reasons.join('; '));
+      }
+      const { approval, token } = await approvals.request({
+        worker: req.body.worker,
+        rule: decision.rule.id,
+        summary: decision.summary,
+        method: op.method,
+        route: decision.route,
+        path: fwd,
+        opHash: hash,
+        op: redactedOp(op),
+        reasons: decision.reasons,
+        ttlS: req.body.ttl_s ?? config.approvalTimeoutS,
+        source: 'api',
+        withToken: true,
+        requiredApprovals: config.twoPersonWorkers.includes(req.body.worker) ? 2 : 1,
+      });
+      return reply.status(201).send({ approval, token, action: decision.action });
+    },
+  );
+
+  server.get('/workers', async () => ({ workers: await workers.list() }));
+
+  server.post<{ Body: { name: string; container?: string } }>(
+    '/workers',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name'],
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 63 },
+            // the worker's container (id or name): what lockdown pauses
+            container: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' },
+          },
+        },
+      },
+    },
+    async (req, reply) => {
+      const w = await workers.add(req.body.name, req.body.container);
+      await bus.publish('worker.added', { worker: w.name }).catch(() => undefined);
+      return reply.status(201).send({ worker: w, socket: path.join(config.socketDir, w.name, 'docker.sock') });
+    },
+  );
+
+  server.get<{ Querystring: { worker?: string; limit?: number; since?: string } }>(
+    '/audit/docker',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            worker: { type: 'string', maxLength: 63 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+            since: { type: 'string', format: 'date-time' },
+          },
+        },
+      },
+    },
+    async (req) => ({ audit: await audit.query(req.query) }),
+  );
+
+  registerLockdownRoutes(server, { lockdowns, workers });
+  registerValidationRoute(server, {
+    source: 'api',
+    validations: new OutputValidations(db, bus, approvals, config.approvalTimeoutS, metrics),
+    resolve: async (name) => {
+      if (!name) return { worker: null };
+      const w = await workers.get(name);
+      if (!w) throw wingmanError('WGM_ERR_API_NOT_FOUND', `no worker ${name.slice(0, 63)}`);
+      const { rows } = await db.query<{ container: string | null }>(`SELECT container FROM workers WHERE name = $1`, [name]);
+      const c = rows[0]?.container;
+      return c ? { worker: name, container: new DockerodeWorkerContainer(docker, c) } : { worker: name };
+    },
+    tests: testProcessFrom(new Instructions(db)),
+  });
+
+  registerGrants(server, { config, db, bus, log, policy, approvals, docker });
+  await server.ready();
+  // Telegram (on when TELEGRAM_BOT_TOKEN is set): control/telegram/.
+  const telegram = config.telegram.token ? await startTelegram({ config, db, bus, log, metrics, approvals, workers, lockdowns }) : undefined;
+  const watcher = new Watcher({ db, bus, log, metrics, lockdowns, outbox: telegram?.outbox, config });
+  watcher.start();
+  await lockdowns.refreshGauge();
+  return {
+    server,
+    approvals,
+    workers,
+    lockdowns,
+    watcher,
+    ...(telegram ? { telegram } : {}),
+    async close() {
+      await watcher.stop();
+      if (!opts.lockMirror) await mirror.close();
+      await telegram?.close();
+      sweeper.stop();
+      await server.close();
+      await audit.stop();
+    },
+  };
+}

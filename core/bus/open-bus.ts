@@ -1,0 +1,18 @@
+// Chooses the bus from configuration: Redis Streams when REDIS_URL is set, else the in-process bus (valid only
+// when every producer and consumer lives in this one process: `wingman up`; config.requireFor enforces that).
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Bus } from './bus.js';
+import { MemoryBus } from './memory-bus.js';
+import { RedisBus } from './redis-bus.js';
+
+export interface OpenBusOptions {
+  /** Redis key prefix (default `wingman`) */
+  prefix?: string;
+}
+
+export function openBus(config: Pick<Config, 'redisUrl'>, log: Logger, opts: OpenBusOptions = {}): Bus {
+  if (config.redisUrl) return new RedisBus({ url: config.redisUrl, prefix: opts.prefix, log });
+  log.info('no REDIS_URL: using the in-process event bus');
+  return new MemoryBus({ log });
+}

@@ -1,0 +1,253 @@
+// The auditor: runs in every sidecar, takes its worker's unverified claims from the queue (row locks + leases, so
+// several sidecars and restarts share the work safely), verifies each, writes exactly one verdict per claim and
+// publishes `claim.verified`. Woken by `claim.logged` on the bus, and by a periodic sweep for anything the bus did
+// not announce (a lost event, a lapsed lease, a retry that is due).
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Bus } from '../bus/bus.js';
+import { isWingmanError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { ClaimVerifier } from './claim-verifier.js';
+import type { Claims, LeasedClaim, VerdictRow } from './claims.js';
+
+export interface AuditorOptions {
+  worker: string;
+  claims: Claims;
+  verifier: ClaimVerifier;
+  bus: Bus;
+  log: Logger;
+  metrics?: Metrics;
+  /** claims verified at once (default 8) */
+  concurrency?: number;
+  /** how often to look for work nobody announced (default 5 s) */
+  sweepMs?: number;
+  /** a lease held without renewal for this long is taken over by another auditor (default 30 s) */
+  leaseMs?: number;
+  /** attempts before a claim whose verification keeps failing gets an UNVERIFIABLE verdict (default 5) */
+  maxAttempts?: number;
+  /** identifies this auditor in claim_queue.locked_by and verdicts.verified_by */
+  consumerId?: string;
+}
+
+const BACKOFF_MAX_MS = 5_000;
+
+export class Auditor {
+  readonly consumerId: string;
+  private readonly concurrency: number;
+  private readonly sweepMs: number;
+  private readonly leaseMs: number;
+  private readonly maxAttempts: number;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private backoffMs = 100;
+  private unwatch: (() => void) | undefined;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly held = new Set<string>();
+  private renewTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: AuditorOptions) {
+    this.consumerId = opts.consumerId ?? `${opts.worker}@${os.hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
+    this.concurrency = Math.max(1, opts.concurrency ?? 8);
+    this.sweepMs = opts.sweepMs ?? 5_000;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.maxAttempts = opts.maxAttempts ?? 5;
+  }
+
+  /** How long a synchronous verification may take: a test re-run is the slowest. */
+  get verifyBudgetMs(): number {
+    return this.opts.verifier.testTimeoutMs + 10_000;
+  }
+
+  start(): void {
+    if (this.sweepTimer) return;
+    this.unwatch = this.opts.bus.watch(['claim.logged'], (e) => {
+      if (e.data.worker === this.opts.worker) this.wake();
+    });
+    this.sweepTimer = setInterval(() => this.wake(), this.sweepMs);
+    this.sweepTimer.unref();
+    // Long verifications (test re-runs) keep their leases alive.
+    this.renewTimer = setInterval(() => {
+      if (this.held.size === 0) return;
+      this.opts.claims.renew([...this.held], this.consumerId, this.leaseMs).catch(() => undefined);
+    }, Math.max(50, Math.floor(this.leaseMs / 3)));
+    this.renewTimer.unref();
+    this.wake();
+  }
+
+  /** Look for work now (coalesces: a wake during a pass makes one more pass). */
+  wake(): void {
+    // While backing off from a store failure, the backoff timer decides when to look again.
+    if (this.stopped || this.backoffTimer) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+      if (this.again && !this.stopped && !this.backoffTimer) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  private async pass(): Promise<void> {
+    while (!this.stopped) {
+      this.again = false;
+      let batch: LeasedClaim[];
+      try {
+        batch = await this.opts.claims.lease(this.opts.worker, this.consumerId, this.concurrency * 4, this.leaseMs);
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'auditor: cannot take claims from the store; retrying');
+        this.backoff();
+        return;
+      }
+      this.backoffMs = 100;
+      if (batch.length === 0) return;
+      for (const c of batch) this.held.add(c.id);
+      await this.runAll(batch);
+    }
+  }
+
+  private async runAll(batch: LeasedClaim[]): Promise<void> {
+    let next = 0;
+    const lane = async () => {
+      while (!this.stopped && next < batch.length) {
+        const c = batch[next++]!;
+        const p = this.process(c).finally(() => this.held.delete(c.id));
+        this.inFlight.add(p);
+        await p.finally(() => this.inFlight.delete(p));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, batch.length) }, lane));
+  }
+
+  /** Verify one leased claim and write its verdict. Resolves with the verdict row when this auditor wrote it. */
+  private async process(c: LeasedClaim): Promise<VerdictRow | undefined> {
+    const started = performance.now();
+    let draft;
+    try {
+      draft = await this.opts.verifier.verify(c);
+    } catch (err) {
+      const transient = isWingmanError(err, 'WGM_ERR_CLAIM_VERIFY_UNAVAILABLE') || isWingmanError(err, 'WGM_ERR_STORE_UNAVAILABLE');
+      const message = (err as Error).message ?? String(err);
+      if (transient && c.attempts < this.maxAttempts) {
+        const delay = Math.min(60_000, 500 * 2 ** (c.attempts - 1));
+        this.opts.log.warn({ claim_id: c.id, attempts: c.attempts, err: message }, 'auditor: verification deferred');
+        await this.opts.claims.retryLater(c.id, this.consumerId, message, delay).catch(() => undefined);
+        return undefined;
+      }
+      if (!transient) this.opts.log.error({ claim_id: c.id, err: message }, 'auditor: verifier failed');
+      draft = {
+        verdict: 'UNVERIFIABLE' as const,
+        verifier: 'sidecar',
+        reason: `verification failed after ${c.attempts} attempt(s): ${message}`.slice(0, 1000),
+        evidence: {},
+      };
+    }
+    const durationMs = performance.now() - started;
+    const row = await this.write(c, draft, durationMs);
+    return row;
+  }
+
+  private async write(c: LeasedClaim, draft: Parameters<Claims['complete']>[1], durationMs: number): Promise<VerdictRow | undefined> {
+    const { claims, bus, metrics, log } = this.opts;
+    // The verdict is already known: keep trying to record it while this auditor runs. (If it stops first, the
+    // lease lapses and another auditor verifies the claim again: still one verdict.)
+    let delay = 100;
+    for (;;) {
+      try {
+        const { row, inserted } = await claims.complete(c, draft, durationMs, this.consumerId);
+        if (inserted) {
+          metrics?.verdicts.inc({ type: c.type, verdict: row.verdict });
+          metrics?.claimVerification.observe({ type: c.type }, durationMs / 1000);
+          log.info({ claim_id: c.id, type: c.type, verdict: row.verdict, verifier: row.verifier, duration_ms: Math.round(durationMs) }, 'claim verified');
+        }
+        // Published after the commit, and again by whoever finds the verdict already written while the claim was
+        // still queued to it: that verdict's own commit answer may have been lost with the connection (and its
+        // auditor stopped before retrying), so nobody may have announced it. A lost FALSE verdict would be a lie
+        // nobody is alerted to; a repeat is harmless (consumers key on claim_id). So: at least once.
+        await bus
+          .publish('claim.verified', { claim_id: c.id, worker: c.worker, verdict: row.verdict, type: c.type, verdict_id: row.id })
+          .catch((err) => log.warn({ err: (err as Error).message, claim_id: c.id }, 'auditor: claim.verified not published'));
+        return inserted ? row : undefined;
+      } catch (err) {
+        if (this.stopped) return undefined;
+        log.warn({ claim_id: c.id, err: (err as Error).message }, 'auditor: verdict not written yet; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(BACKOFF_MAX_MS, delay * 2);
+      }
+    }
+  }
+
+  /**
+   * Verify one claim now (synchronous /verify): take it if it is due and verify it here; if another auditor holds
+   * it, wait for its verdict. Resolves with the verdict, or undefined when none arrived within timeoutMs.
+   */
+  async verifyNow(claimId: string, timeoutMs: number): Promise<VerdictRow | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    const existing = await this.opts.claims.verdict(claimId);
+    if (existing) return existing;
+    const leased = await this.opts.claims.leaseOne(claimId, this.opts.worker, this.consumerId, this.leaseMs);
+    if (leased) {
+      this.held.add(leased.id);
+      try {
+        const row = await this.process(leased);
+        if (row) return row;
+      } finally {
+        this.held.delete(leased.id);
+      }
+    }
+    return this.waitFor(claimId, Math.max(0, deadline - Date.now()));
+  }
+
+  /** Wait for a claim's verdict (woken by claim.verified, polling as a fallback). */
+  async waitFor(claimId: string, timeoutMs: number): Promise<VerdictRow | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    let wakeUp: (() => void) | undefined;
+    const unwatch = this.opts.bus.watch(['claim.verified'], (e) => {
+      if (e.data.claim_id === claimId) wakeUp?.();
+    });
+    try {
+      for (;;) {
+        const v = await this.opts.claims.verdict(claimId).catch(() => undefined);
+        if (v || Date.now() >= deadline) return v;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, Math.min(250, deadline - Date.now()));
+          function done() {
+            clearTimeout(t);
+            resolve();
+          }
+          wakeUp = done;
+        });
+      }
+    } finally {
+      unwatch();
+    }
+  }
+
+  private backoff(): void {
+    if (this.backoffTimer || this.stopped) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined;
+      this.wake();
+    }, delay);
+    this.backoffTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unwatch?.();
+    for (const t of [this.sweepTimer, this.renewTimer]) if (t) clearInterval(t);
+    if (this.backoffTimer) clearTimeout(this.backoffTimer);
+    this.sweepTimer = this.renewTimer = this.backoffTimer = undefined;
+    await Promise.allSettled([...this.inFlight]);
+    await this.running?.catch(() => undefined);
+  }
+}

@@ -1,0 +1,193 @@
+// Configuration: every environment variable Wingman reads is declared here, validated once, and frozen.
+// Callers pass `env` in so tests need no globals (process.env is only the default).
+import path from 'node:path';
+import { z } from 'zod';
+import { wingmanError } from './errors.js';
+
+const WORKER_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+const csv = (item: z.ZodString) =>
+  z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(item));
+
+const port = (def: number) => z.coerce.number().int().min(1).max(65535).default(def);
+const optional = z
+  .string()
+  .optional()
+  .transform((s) => (s === undefined || s.trim() === '' ? undefined : s.trim()));
+
+const url = (protocols: string[]) =>
+  optional.refine(
+    (s) => {
+      if (s === undefined) return true;
+      try {
+        return protocols.includes(new URL(s).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a URL with scheme ${protocols.join(' or ')}` },
+  );
+
+// Keys are the environment variable names so an error can name the variable exactly.
+const schema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:']),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  WINGMAN_DATA_DIR: z.string().min(1).default('./.wingman'),
+  WINGMAN_PORT: port(5001),
+  WINGMAN_HOST: z.string().min(1).default('127.0.0.1'),
+  WINGMAN_UPSTREAM: z
+    .string()
+    .default('unix:///var/run/docker.sock')
+    .refine((s) => /^unix:\/\/\/.+/.test(s), { message: 'expected unix:///path/to/docker.sock' }),
+  WINGMAN_SOCKET_DIR: z.string().min(1).optional(),
+  WINGMAN_WORKERS: csv(z.string().regex(WORKER_NAME, 'worker names are lowercase [a-z0-9_.-], up to 63 chars')),
+  WINGMAN_APPROVAL_TIMEOUT_S: z.coerce.number().int().min(1).max(86400).default(600),
+  WINGMAN_API_TOKEN: optional.refine((s) => s === undefined || s.length >= 16, {
+    message: 'expected at least 16 characters',
+  }),
+  WINGMAN_POLICY_FILE: optional,
+  WINGMAN_POLICY_MODE: z.enum(['enforce', 'shadow']).default('enforce'),
+  WINGMAN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  WINGMAN_WORKER: optional.refine((s) => s === undefined || WORKER_NAME.test(s), { message: 'invalid worker name' }),
+  WINGMAN_WORKER_CONTAINER: optional,
+  WINGMAN_SIDECAR_PORT: port(8787),
+  WINGMAN_SIDECAR_URL: url(['http:', 'https:']).default('http://127.0.0.1:8787'),
+  WINGMAN_CONTROL_URL: url(['http:', 'https:']),
+  WINGMAN_LOCKDOWN_ACTION: z.enum(['pause', 'stop', 'none']).default('pause'),
+  WINGMAN_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (up to 64)').default('wingman'),
+  WINGMAN_HEARTBEAT_TIMEOUT_S: z.coerce.number().int().min(2).max(3600).default(30),
+  WINGMAN_GATE_REJECT_ALERT: z.coerce.number().int().min(1).max(1000).default(5),
+  WINGMAN_ALERT_GROUP_S: z.coerce.number().int().min(0).max(3600).default(30),
+  WINGMAN_DIGEST_INTERVAL_S: z.coerce.number().int().min(10).max(86400).default(3600),
+  WINGMAN_WORKER_TOKENS: csv(
+    z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}:[A-Za-z0-9._-]{16,256}$/, 'expected worker:token pairs (token: 16+ of A-Z a-z 0-9 . _ -)'),
+  ).refine((pairs) => new Set(pairs.map((p) => p.split(':')[0])).size === pairs.length, { message: 'a worker is listed twice' })
+    .refine((pairs) => new Set(pairs.map((p) => p.slice(p.indexOf(':') + 1))).size === pairs.length, { message: 'two workers share a token' }),
+  WINGMAN_GRANT_TTL_S: z.coerce.number().int().min(1).max(3600).default(120),
+  WINGMAN_TWO_PERSON_WORKERS: csv(z.string().regex(WORKER_NAME, 'invalid worker name')),
+  WINGMAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TELEGRAM_BOT_TOKEN: optional,
+  TELEGRAM_CHAT_ID: optional.refine((s) => s === undefined || /^-?\d+$|^@\w+$/.test(s), {
+    message: 'expected a numeric chat id or @channel',
+  }),
+  TELEGRAM_APPROVER_IDS: csv(z.string().regex(/^\d+$/, 'expected numeric Telegram user ids')),
+  TELEGRAM_API_URL: url(['http:', 'https:']).default('https://api.telegram.org'),
+});
+
+type Raw = z.infer<typeof schema>;
+
+export interface Config {
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly dataDir: string;
+  readonly port: number;
+  readonly host: string;
+  readonly upstreamSocket: string;
+  readonly socketDir: string;
+  readonly workers: readonly string[];
+  readonly approvalTimeoutS: number;
+  readonly apiToken: string | undefined;
+  readonly policyFile: string | undefined;
+  readonly policyMode: 'enforce' | 'shadow';
+  readonly maxBodyBytes: number;
+  readonly worker: string | undefined;
+  readonly workerContainer: string | undefined;
+  readonly sidecarPort: number;
+  readonly sidecarUrl: string;
+  readonly controlUrl: string | undefined;
+  readonly lockdownAction: 'pause' | 'stop' | 'none';
+  readonly redisPrefix: string;
+  readonly heartbeatTimeoutS: number;
+  readonly gateRejectAlert: number;
+  readonly alertGroupS: number;
+  readonly digestIntervalS: number;
+  /** shell-wrapper grants: each worker's own token for the worker-facing control endpoints (never the ops token) */
+  readonly workerTokens: Readonly<Record<string, string>>;
+  /** how long an approved shell-wrapper grant stays usable after the decision */
+  readonly grantTtlS: number;
+  readonly twoPersonWorkers: readonly string[];
+  readonly logLevel: Raw['WINGMAN_LOG_LEVEL'];
+  readonly telegram: {
+    readonly token: string | undefined;
+    readonly chatId: string | undefined;
+    readonly approverIds: readonly string[];
+    readonly apiUrl: string;
+  };
+}
+
+export function isWorkerName(name: string): boolean {
+  return WORKER_NAME.test(name);
+}
+
+/** Validate the environment once. Throws WGM_ERR_CONFIG_INVALID naming the variable and the expected form. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw wingmanError('WGM_ERR_CONFIG_INVALID', issues.join('; '), {
+      variables: parsed.error.issues.map((i) => String(i.path[0])),
+    });
+  }
+  const r = parsed.data;
+  const dataDir = path.resolve(r.WINGMAN_DATA_DIR);
+  const config: Config = {
+    databaseUrl: r.DATABASE_URL,
+    redisUrl: r.REDIS_URL,
+    dataDir,
+    port: r.WINGMAN_PORT,
+    host: r.WINGMAN_HOST,
+    upstreamSocket: r.WINGMAN_UPSTREAM.slice('unix://'.length),
+    socketDir: path.resolve(r.WINGMAN_SOCKET_DIR ?? path.join(dataDir, 'sockets')),
+    workers: Object.freeze([...new Set(r.WINGMAN_WORKERS)]),
+    approvalTimeoutS: r.WINGMAN_APPROVAL_TIMEOUT_S,
+    apiToken: r.WINGMAN_API_TOKEN,
+    policyFile: r.WINGMAN_POLICY_FILE,
+    policyMode: r.WINGMAN_POLICY_MODE,
+    maxBodyBytes: r.WINGMAN_MAX_BODY_BYTES,
+    worker: r.WINGMAN_WORKER,
+    workerContainer: r.WINGMAN_WORKER_CONTAINER,
+    sidecarPort: r.WINGMAN_SIDECAR_PORT,
+    sidecarUrl: r.WINGMAN_SIDECAR_URL ?? 'http://127.0.0.1:8787',
+    controlUrl: r.WINGMAN_CONTROL_URL,
+    lockdownAction: r.WINGMAN_LOCKDOWN_ACTION,
+    redisPrefix: r.WINGMAN_REDIS_PREFIX,
+    heartbeatTimeoutS: r.WINGMAN_HEARTBEAT_TIMEOUT_S,
+    gateRejectAlert: r.WINGMAN_GATE_REJECT_ALERT,
+    alertGroupS: r.WINGMAN_ALERT_GROUP_S,
+    digestIntervalS: r.WINGMAN_DIGEST_INTERVAL_S,
+    workerTokens: Object.freeze(Object.fromEntries(r.WINGMAN_WORKER_TOKENS.map((p) => [p.slice(0, p.indexOf(':')), p.slice(p.indexOf(':') + 1)]))),
+    grantTtlS: r.WINGMAN_GRANT_TTL_S,
+    twoPersonWorkers: Object.freeze([...r.WINGMAN_TWO_PERSON_WORKERS]),
+    logLevel: r.WINGMAN_LOG_LEVEL,
+    telegram: Object.freeze({
+      token: r.TELEGRAM_BOT_TOKEN,
+      chatId: r.TELEGRAM_CHAT_ID,
+      approverIds: Object.freeze([...r.TELEGRAM_APPROVER_IDS]),
+      apiUrl: (r.TELEGRAM_API_URL ?? 'https://api.telegram.org').replace(/\/+$/, ''),
+    }),
+  };
+  return Object.freeze(config);
+}
+
+/** Per-command requirements that the schema alone cannot express. */
+export function requireFor(config: Config, command: 'up' | 'control' | 'proxy' | 'sidecar'): void {
+  const missing: string[] = [];
+  if (command === 'control' || command === 'proxy' || command === 'sidecar') {
+    if (!config.databaseUrl) missing.push('DATABASE_URL (separate processes share state through Postgres)');
+    if (!config.redisUrl) missing.push('REDIS_URL (an in-process bus cannot connect two processes)');
+  }
+  if (command === 'control' && !config.apiToken) missing.push('WINGMAN_API_TOKEN (required outside `wingman up`)');
+  if (command === 'sidecar') {
+    if (!config.worker) missing.push('WINGMAN_WORKER');
+    if (!config.workerContainer) missing.push('WINGMAN_WORKER_CONTAINER');
+  }
+  if (missing.length) {
+    throw wingmanError('WGM_ERR_CONFIG_INVALID', `\`wingman ${command}\` needs ${missing.join(', ')}`, {
+      variables: missing.map((m) => m.split(' ')[0]),
+    });
+  }
+}

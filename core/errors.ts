@@ -1,0 +1,70 @@
+// One table of coded errors. Callers branch on `.code`, never on message text.
+// `status` is the HTTP status a surface should answer with when this error reaches it.
+
+export const ERRORS = {
+  WGM_ERR_CONFIG_INVALID: { status: 500, message: 'invalid configuration' },
+  WGM_ERR_CONFIG_POLICY_FILE: { status: 500, message: 'invalid policy file' },
+  WGM_ERR_STORE_UNAVAILABLE: { status: 503, message: 'store unavailable' },
+  WGM_ERR_STORE_MIGRATION: { status: 500, message: 'migration failed' },
+  WGM_ERR_BUS_UNAVAILABLE: { status: 503, message: 'event bus unavailable' },
+  WGM_ERR_PROXY_BAD_PATH: { status: 400, message: 'malformed request path' },
+  WGM_ERR_PROXY_BAD_BODY: { status: 400, message: 'malformed request body' },
+  WGM_ERR_PROXY_BODY_TOO_LARGE: { status: 413, message: 'request body too large to inspect' },
+  WGM_ERR_PROXY_FORBIDDEN: { status: 403, message: 'forbidden by policy' },
+  WGM_ERR_PROXY_DENIED: { status: 403, message: 'denied' },
+  WGM_ERR_PROXY_UPSTREAM: { status: 502, message: 'docker engine unreachable' },
+  WGM_ERR_PROXY_NOT_FOUND: { status: 404, message: 'no such object' },
+  WGM_ERR_PROXY_PROTOCOL: { status: 400, message: 'unsupported protocol' },
+  WGM_ERR_PROXY_LOCKED: { status: 403, message: 'worker is locked down' },
+  WGM_ERR_APPROVAL_NOT_FOUND: { status: 404, message: 'approval not found' },
+  WGM_ERR_APPROVAL_NOT_PENDING: { status: 409, message: 'approval is not pending' },
+  WGM_ERR_APPROVAL_EXPIRED: { status: 403, message: 'approval expired' },
+  WGM_ERR_APPROVAL_MISMATCH: { status: 403, message: 'approval does not match this operation' },
+  WGM_ERR_APPROVAL_USED: { status: 403, message: 'approval already used' },
+  WGM_ERR_APPROVAL_UNAUTHORIZED: { status: 403, message: 'not an allowed approver' },
+  WGM_ERR_API_UNAUTHORIZED: { status: 401, message: 'missing or invalid bearer token' },
+  WGM_ERR_API_BAD_REQUEST: { status: 400, message: 'bad request' },
+  WGM_ERR_API_NOT_FOUND: { status: 404, message: 'not found' },
+  WGM_ERR_API_CONFLICT: { status: 409, message: 'conflict' },
+  WGM_ERR_WORKER_INVALID: { status: 400, message: 'invalid worker name' },
+  WGM_ERR_WORKER_LOCKED: { status: 423, message: 'worker is locked down' },
+  WGM_ERR_GATE_INVALID: { status: 400, message: 'invalid instruction' },
+  WGM_ERR_CLAIM_INVALID: { status: 400, message: 'invalid claim' },
+  WGM_ERR_CLAIM_NOT_FOUND: { status: 404, message: 'claim not found' },
+  WGM_ERR_CLAIM_VERIFY_UNAVAILABLE: { status: 503, message: 'claim verification unavailable' },
+  WGM_ERR_CLAIM_CONTAINER_MISSING: { status: 404, message: 'worker container not found' },
+  WGM_ERR_VALIDATION_INVALID: { status: 400, message: 'invalid validation request' },
+  WGM_ERR_TELEGRAM_SEND: { status: 502, message: 'telegram send failed' },
+  WGM_ERR_GRANT_LIMIT: { status: 429, message: 'too many approval requests pending for this worker' },
+  WGM_ERR_INTERNAL: { status: 500, message: 'internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class WingmanError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    const base = ERRORS[code];
+    super(detail ? `${base.message}: ${detail}` : base.message, options);
+    this.name = 'WingmanError';
+    this.code = code;
+    this.statusCode = base.status;
+    this.details = details;
+  }
+}
+
+export function wingmanError(
+  code: ErrorCode,
+  detail?: string,
+  details?: Record<string, unknown>,
+  cause?: unknown,
+): WingmanError {
+  return new WingmanError(code, detail, details, cause === undefined ? undefined : { cause });
+}
+
+export function isWingmanError(err: unknown, code?: ErrorCode): err is WingmanError {
+  return err instanceof WingmanError && (code === undefined || err.code === code);
+}

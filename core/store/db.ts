@@ -1,0 +1,27 @@
+// The one storage interface. PgDb (Postgres through `pg`) and PgliteDb (embedded, for `wingman up` without
+// DATABASE_URL) both implement it; every repository writes plain Postgres SQL with $1 parameters against it.
+
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<T = Record<string, any>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+}
+
+/** A transaction's handle: queries plus multi-statement SQL (migration files run inside one). */
+export interface Tx extends Queryable {
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Run fn inside BEGIN/COMMIT on one connection; ROLLBACK and rethrow on error. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Multi-statement SQL without parameters (migration files). */
+  exec(sql: string): Promise<void>;
+  /** true when the store answers a trivial query within a short time. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}

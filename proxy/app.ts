@@ -1,0 +1,165 @@
+// Builds the proxy: one unix socket per worker at <socket dir>/<worker>/docker.sock (a directory per worker, so a
+// bind mount of the directory survives a proxy restart). The socket a call arrives on is the worker's identity.
+// Tests build this without main.ts; main.ts only loads config and listens.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Socket } from 'node:net';
+import Dockerode from 'dockerode';
+import { ApprovalWaiter } from '../core/approvals/approval-waiter.js';
+import { Approvals } from '../core/approvals/approvals.js';
+import { Grants } from '../core/approvals/grants.js';
+import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
+import { JsonlSpool } from '../core/audit/jsonl-spool.js';
+import type { Bus } from '../core/bus/bus.js';
+import { isWorkerName, type Config } from '../core/config.js';
+import { wingmanError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { PolicyFile } from '../core/policy/policy-file.js';
+import type { Db } from '../core/store/db.js';
+import { Workers } from '../core/workers/workers.js';
+import { createForwarder } from './forward.js';
+import { handleCall, type ProxyDeps } from './handle-call.js';
+import { LockState } from './lock-state.js';
+import { openLockMirror, type LockMirror } from '../core/lockdown/lock-mirror.js';
+import { rejectSocket } from './reject.js';
+
+export interface ProxyApp {
+  addWorker(name: string): Promise<string>;
+  removeWorker(name: string): Promise<void>;
+  socketPath(name: string): string;
+  workers(): string[];
+  audit: DockerAudit;
+  close(): Promise<void>;
+}
+
+export interface ProxyOptions {
+  config: Config;
+  db: Db;
+  bus: Bus;
+  log: Logger;
+  metrics: Metrics;
+  policy: PolicyFile;
+  /** lockdown mirror shared with control under `wingman up`; default: Redis when configured, else in-memory */
+  lockMirror?: LockMirror;
+}
+
+export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
+  const { config, db, bus, log, metrics, policy } = opts;
+  const approvals = new Approvals(db, bus);
+  const waiter = new ApprovalWaiter(approvals, bus);
+  waiter.start();
+  const spool = new JsonlSpool<DockerAuditRecord>(path.join(config.dataDir, 'spool', 'docker-audit.jsonl'));
+  const audit = new DockerAudit(db, spool, log, metrics, bus);
+  audit.start();
+  const workersRepo = new Workers(db, bus);
+  const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix);
+  const lockState = new LockState(workersRepo, bus, mirror);
+  const forwarder = createForwarder(config.upstreamSocket);
+  const docker = new Dockerode({ socketPath: config.upstreamSocket });
+  const deps: ProxyDeps = {
+    config,
+    log,
+    metrics,
+    approvals,
+    grants: new Grants(db, approvals),
+    waiter,
+    audit,
+    policy,
+    docker,
+    forwarder,
+    lockState,
+    sensitivePaths: [config.socketDir, config.dataDir, config.upstreamSocket],
+  };
+  const servers = new Map<string, { server: http.Server; sockets: Set<Socket> }>();
+  fs.mkdirSync(config.socketDir, { recursive: true, mode: 0o755 });
+
+  const socketPath = (name: string) => path.join(config.socketDir, name, 'docker.sock');
+
+  async function addWorker(name: string): Promise<string> {
+    if (!isWorkerName(name)) throw wingmanError('WGM_ERR_WORKER_INVALID', name);
+    const existing = servers.get(name);
+    if (existing) return socketPath(name);
+    const dir = path.join(config.socketDir, name);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dir, 0o700);
+    const sock = socketPath(name);
+    fs.rmSync(sock, { force: true }); // stale socket from a previous run
+    const sockets = new Set<Socket>();
+    const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
+      void handleCall(deps, name, req, { kind: 'http', res });
+    });
+    server.on('upgrade', (req, socket, head) => {
+      void handleCall(deps, name, req, { kind: 'upgrade', socket, head });
+    });
+    server.on('connect', (_req, socket) => {
+      rejectSocket(socket, log, name, { status: 400, code: 'WGM_ERR_PROXY_PROTOCOL', message: 'CONNECT is not supported' });
+    });
+    server.on('clientError', (err, socket) => {
+      // Unparseable HTTP (including HTTP/2 prior knowledge `PRI * HTTP/2.0`): refuse and close.
+      metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
+      rejectSocket(socket, log, name, {
+        status: 400,
+        code: 'WGM_ERR_PROXY_PROTOCOL',
+        message: `malformed or unsupported HTTP (${(err as NodeJS.ErrnoException).code ?? 'parse error'})`,
+      });
+    });
+    server.on('connection', (s: Socket) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      // The socket file must never exist with looser permissions, not even between bind and chmod.
+      const old = process.umask(0o177);
+      try {
+        server.listen(sock, () => resolve());
+      } finally {
+        process.umask(old);
+      }
+    });
+    fs.chmodSync(sock, 0o600);
+    servers.set(name, { server, sockets });
+    log.info({ worker: name, socket: sock }, 'worker socket listening');
+    return sock;
+  }
+
+  async function removeWorker(name: string): Promise<void> {
+    const s = servers.get(name);
+    if (!s) return;
+    servers.delete(name);
+    await new Promise<void>((resolve) => {
+      s.server.close(() => resolve());
+      for (const sock of s.sockets) sock.destroy();
+    });
+    fs.rmSync(socketPath(name), { force: true });
+  }
+
+  for (const w of config.workers) await addWorker(w);
+  try {
+    for (const w of await workersRepo.list()) await addWorker(w.name);
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not list workers from the store; serving WINGMAN_WORKERS only');
+  }
+  const unwatch = bus.watch(['worker.added'], (e) => {
+    void addWorker(String(e.data.worker)).catch((err) => log.warn({ err: (err as Error).message }, 'could not add worker socket'));
+  });
+
+  return {
+    addWorker,
+    removeWorker,
+    socketPath,
+    workers: () => [...servers.keys()],
+    audit,
+    async close() {
+      unwatch();
+      for (const name of [...servers.keys()]) await removeWorker(name);
+      waiter.stop();
+      lockState.close();
+      if (!opts.lockMirror) await mirror.close();
+      forwarder.close();
+      await audit.stop();
+    },
+  };
+}

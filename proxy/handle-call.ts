@@ -1,0 +1,324 @@
+// One Docker API call through the proxy: normalise → (read and canonicalise the body) → decide → allow / hold for
+// approval / refuse → forward exactly what was decided → audit. Plain requests and upgrade requests take the same
+// path; only the last hop differs.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type Dockerode from 'dockerode';
+import type { Approvals } from '../core/approvals/approvals.js';
+import type { ApprovalWaiter } from '../core/approvals/approval-waiter.js';
+import { grantCall, isGrantToken, type Grants } from '../core/approvals/grants.js';
+import { redactedOp } from '../core/approvals/operation.js';
+import { describeResolved } from '../core/docker/describe-operation.js';
+import { DockerAudit } from '../core/audit/docker-audit.js';
+import type { Config } from '../core/config.js';
+import { isWingmanError } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import { decide, type Decision } from '../core/policy/decide.js';
+import { referencedHostPaths } from '../core/policy/escalation.js';
+import { parseGoJson, toJson, type JVal } from '../core/policy/go-json.js';
+import { matchRoute } from '../core/policy/match-route.js';
+import { encodePath, encodeQuery, normalizeTarget, type NormalizedTarget } from '../core/policy/normalize.js';
+import type { PolicyFile } from '../core/policy/policy-file.js';
+import type { Forwarder } from './forward.js';
+import type { LockState } from './lock-state.js';
+import { hasBody, readBody } from './read-body.js';
+import { reject, rejectSocket, type Rejection } from './reject.js';
+import { currentImageId, gatherFacts, NotFound } from '../core/docker/resolve.js';
+import { forwardUpgrade } from './upgrade.js';
+
+/** Only these endpoints hijack the connection in dockerd; an Upgrade header anywhere else is refused. */
+const HIJACK_RULES = new Set(['ContainerAttach', 'ExecStart', 'ContainerAttachWebsocket']);
+
+export interface ProxyDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  approvals: Approvals;
+  /** shell-wrapper grants: one approval for a whole docker command, spent call by call */
+  grants: Grants;
+  waiter: ApprovalWaiter;
+  audit: DockerAudit;
+  policy: PolicyFile;
+  docker: Dockerode;
+  forwarder: Forwarder;
+  lockState: LockState;
+  /** Wingman's own paths that no container may mount */
+  sensitivePaths: readonly string[];
+}
+
+export type CallIo = { kind: 'http'; res: ServerResponse } | { kind: 'upgrade'; socket: Duplex; head: Buffer };
+
+interface AuditCtx {
+  route: string;
+  rule: string;
+  path: string;
+  would?: string;
+  approvalId?: string;
+  approvedBy?: string;
+  bytesIn: number;
+}
+
+class Refusal extends Error {
+  constructor(readonly r: Rejection, readonly decision: string) {
+    super(r.message);
+  }
+}
+
+const refusal = (status: number, code: string, message: string, decision = 'deny') =>
+  new Refusal({ status, code, message }, decision);
+
+function isJsonRequest(req: IncomingMessage): boolean {
+  return /^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? '');
+}
+
+export async function handleCall(deps: ProxyDeps, worker: string, req: IncomingMessage, io: CallIo): Promise<void> {
+  const started = performance.now();
+  const method = (req.method ?? 'GET').toUpperCase();
+  const ctx: AuditCtx = { route: 'invalid', rule: 'Invalid', path: (req.url ?? '').slice(0, 512), bytesIn: 0 };
+  let decisionLabel = 'deny';
+  try {
+    const target = normalizeTarget(req.url ?? '');
+    ctx.path = target.path.slice(0, 512);
+    const match = matchRoute(method, target.path);
+    ctx.route = match.route;
+    ctx.rule = match.rule.id;
+
+    if (io.kind === 'upgrade') {
+      if (!HIJACK_RULES.has(match.rule.id)) {
+        throw refusal(400, 'WGM_ERR_PROXY_PROTOCOL', 'connection upgrade is only accepted on attach and exec start', 'invalid');
+      }
+      if (req.headers['transfer-encoding']) {
+        throw refusal(400, 'WGM_ERR_PROXY_PROTOCOL', 'chunked body on an upgrade request', 'invalid');
+      }
+    }
+
+    // Bodies that can change what the call does are read whole, parsed as Go will parse them, and the canonical
+    // form is what we decide on and what we forward. Tar streams (build context, archives, image loads) are not.
+    let body: JVal | undefined;
+    let bodyBuf: Buffer | undefined;
+    const inspectsBody = match.rule.inspect !== undefined && match.rule.inspect !== 'build-query';
+    if (io.kind === 'http' && hasBody(req) && (inspectsBody || (match.rule.action !== 'allow' && isJsonRequest(req)))) {
+      const raw = await readBody(req, deps.config.maxBodyBytes);
+      ctx.bytesIn = raw.length;
+      if (raw.toString('latin1').trim() === '') bodyBuf = Buffer.alloc(0);
+      else {
+        body = parseGoJson(raw);
+        bodyBuf = Buffer.from(toJson(body));
+      }
+    }
+
+    const refs = referencedHostPaths(match.rule.inspect, body);
+    const facts = refs.paths.length || refs.volumes.length ? await gatherFacts(deps.docker, refs.paths, refs.volumes) : {};
+    const lock = match.rule.read ? undefined : await deps.lockState.get(worker);
+    if (lock === 'unknown') {
+      throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'lockdown state unknown (store and Redis unreachable); refused (fail closed)', 'error');
+    }
+    const lockdown = lock;
+    const decision = decide({
+      method,
+      target,
+      worker,
+      body,
+      policy: deps.policy.forWorker(worker),
+      sensitivePaths: deps.sensitivePaths,
+      facts,
+      lockdown,
+      match,
+    });
+
+    let action = decision.action;
+    if (deps.config.policyMode === 'shadow' && action !== 'allow') {
+      ctx.would = action;
+      action = 'allow';
+    }
+    decisionLabel = ctx.would ? `shadow_${ctx.would}` : action;
+    deps.metrics.proxyRequests.inc({ rule: match.rule.id, decision: decisionLabel });
+
+    if (action === 'deny') {
+      throw refusal(403, 'WGM_ERR_PROXY_FORBIDDEN', decision.reasons.join('; ') || `${decision.summary} is not allowed`);
+    }
+
+    let forwardPath = (target.version ? `/v${target.version}` : '') + encodePath(target.path) + encodeQuery(target.query);
+    if (action === 'approve') {
+      const spent = await holdForApproval(deps, worker, req, io, target, decision, body);
+      ctx.approvalId = spent.approvalId;
+      ctx.approvedBy = spent.approvedBy;
+      forwardPath = spent.path;
+      decisionLabel = 'approved';
+    }
+
+    if (io.kind === 'http') {
+      const r = await deps.forwarder.forward(req, io.res, { path: forwardPath, body: bodyBuf });
+      auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
+    } else {
+      const r = await forwardUpgrade(deps.config.upstreamSocket, req, io.socket, io.head, forwardPath);
+      ctx.bytesIn += r.bytesIn;
+      auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
+    }
+    deps.metrics.proxyDuration.observe({ decision: decisionLabel }, (performance.now() - started) / 1000);
+  } catch (err) {
+    const ref = toRefusal(err);
+    if (decisionLabel === 'deny' || ref.decision !== 'deny') decisionLabel = ref.decision;
+    if (ref.decision === 'invalid') deps.metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
+    auditRow(deps, worker, method, ctx, ref.decision, ref.r.status, started, 0, ref.r.message);
+    if (io.kind === 'http') {
+      // An unread body must not be parsed as the next request on this connection.
+      if (!req.complete) io.res.setHeader('Connection', 'close');
+      reject(io.res, deps.log, worker, ref.r, method, ctx.route);
+    } else rejectSocket(io.socket, deps.log, worker, ref.r, method, ctx.route);
+  }
+}
+
+function toRefusal(err: unknown): Refusal {
+  if (err instanceof Refusal) return err;
+  if (err instanceof NotFound) return refusal(404, 'WGM_ERR_PROXY_NOT_FOUND', err.message, 'not_found');
+  if (isWingmanError(err)) {
+    const status = err.statusCode >= 500 ? err.statusCode : err.statusCode;
+    return refusal(status, err.code, err.message, status === 400 || status === 413 ? 'invalid' : 'deny');
+  }
+  const e = err as { code?: string; statusCode?: number; message?: string };
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'ECONNRESET') {
+    return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', 'docker engine unreachable', 'error');
+  }
+  return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', `docker engine error: ${(e.message ?? 'unknown').slice(0, 200)}`, 'error');
+}
+
+function auditRow(
+  deps: ProxyDeps,
+  worker: string,
+  method: string,
+  ctx: AuditCtx,
+  decision: string,
+  status: number,
+  started: number,
+  bytesOut: number,
+  reason?: string,
+): void {
+  deps.audit.record(
+    DockerAudit.newRecord({
+      worker,
+      method: method.slice(0, 16),
+      route: ctx.route,
+      path: ctx.path,
+      rule: ctx.rule,
+      decision,
+      mode: deps.config.policyMode,
+      would: ctx.would ?? null,
+      approval_id: ctx.approvalId ?? null,
+      approved_by: ctx.approvedBy ?? null,
+      status_code: status,
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      bytes_in: ctx.bytesIn,
+      bytes_out: bytesOut,
+      reason: reason?.slice(0, 1000) ?? null,
+    }),
+  );
+}
+
+const storeDown = (what: string) =>
+  refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', `approval store unavailable; ${what} refused until it is back (fail closed)`, 'error');
+
+/** Hold the call until a human decides (or spend a grant the caller presented). Returns the path to forward. */
+async function holdForApproval(
+  deps: ProxyDeps,
+  worker: string,
+  req: IncomingMessage,
+  io: CallIo,
+  target: NormalizedTarget,
+  decision: Decision,
+  body: JVal | undefined,
+): Promise<{ approvalId: string; approvedBy: string; path: string }> {
+  const described = await describeResolved(deps.docker, worker, (req.method ?? '').toUpperCase(), target, decision, body);
+  const { op, hash, path } = described;
+  const resolved = { imageId: described.imageId };
+
+  let approvalId: string;
+  let approvedBy: string;
+  const grant = req.headers['x-wingman-approval'];
+  if (typeof grant === 'string' && grant !== '') {
+    let check;
+    try {
+      check = isGrantToken(grant)
+        ? await deps.grants.consume(grant, worker, grantCall(decision, op.params, body))
+        : await deps.approvals.consumeToken(grant, hash, worker);
+    } catch {
+      throw storeDown(decision.summary);
+    }
+    if (!check.ok) {
+      const why: Record<string, string> = {
+        WGM_ERR_APPROVAL_NOT_FOUND: 'approval token not recognised',
+        WGM_ERR_APPROVAL_USED: 'approval already used',
+        WGM_ERR_APPROVAL_MISMATCH: 'approval does not match this operation',
+        WGM_ERR_APPROVAL_EXPIRED: 'approval expired',
+        WGM_ERR_APPROVAL_NOT_PENDING: `approval is ${check.approval?.status ?? 'not approved'}`,
+      };
+      const id = check.approval ? ` (approval ${check.approval.id})` : '';
+      throw refusal(403, check.code, `${why[check.code]}${id}`);
+    }
+    deps.metrics.approvals.inc({ outcome: 'token' });
+    approvalId = check.approval.id;
+    approvedBy = check.approval.decided_by ?? 'unknown';
+  } else {
+    let approval;
+    try {
+      ({ approval } = await deps.approvals.request({
+        worker,
+        rule: decision.rule.id,
+        summary: decision.summary,
+        method: op.method,
+        route: decision.route,
+        path: path.slice(0, 1024),
+        opHash: hash,
+        op: redactedOp(op),
+        reasons: decision.reasons,
+        ttlS: deps.config.approvalTimeoutS,
+        requiredApprovals: deps.config.twoPersonWorkers.includes(worker) ? 2 : 1,
+      }));
+    } catch {
+      throw storeDown(decision.summary);
+    }
+    deps.log.info({ worker, approval: approval.id, rule: decision.rule.id }, 'call held for approval');
+    deps.metrics.approvalsPending.inc();
+    const ac = new AbortController();
+    const onGone = () => ac.abort();
+    const closer = io.kind === 'http' ? io.res : io.socket;
+    closer.once('close', onGone);
+    let final;
+    try {
+      final = await deps.waiter.wait(approval.id, approval.expires_at, ac.signal);
+    } catch {
+      throw storeDown(decision.summary);
+    } finally {
+      closer.off('close', onGone);
+      deps.metrics.approvalsPending.dec();
+    }
+    if (!final || ac.signal.aborted) {
+      await deps.approvals.cancel(approval.id, 'the waiting call went away').catch(() => undefined);
+      deps.metrics.approvals.inc({ outcome: 'cancelled' });
+      throw refusal(499 as number, 'WGM_ERR_PROXY_DENIED', `caller went away (approval ${approval.id})`, 'cancelled');
+    }
+    deps.metrics.approvals.inc({ outcome: final.status });
+    if (final.status === 'denied') {
+      const note = final.note ? `: ${final.note}` : '';
+      throw refusal(403, 'WGM_ERR_PROXY_DENIED', `denied by ${final.decided_by ?? 'an approver'}${note} (approval ${approval.id})`, 'denied');
+    }
+    if (final.status === 'expired') {
+      throw refusal(403, 'WGM_ERR_APPROVAL_EXPIRED', `no decision within ${deps.config.approvalTimeoutS}s, expired (approval ${approval.id})`, 'expired');
+    }
+    if (final.status !== 'approved') {
+      throw refusal(403, 'WGM_ERR_PROXY_DENIED', `approval ${approval.id} is ${final.status}`, 'denied');
+    }
+    const spent = await deps.approvals.consume(approval.id, hash).catch(() => undefined);
+    if (!spent) throw refusal(403, 'WGM_ERR_APPROVAL_USED', `approval already used (approval ${approval.id})`, 'denied');
+    approvalId = approval.id;
+    approvedBy = spent.decided_by ?? 'unknown';
+  }
+  if (resolved.imageId) {
+    const now = await currentImageId(deps.docker, decision.params.name ?? '');
+    if (now !== resolved.imageId) {
+      throw refusal(409, 'WGM_ERR_APPROVAL_MISMATCH', `image ${decision.params.name} changed since it was approved (approval ${approvalId})`);
+    }
+  }
+  return { approvalId, approvedBy, path };
+}

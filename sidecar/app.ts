@@ -1,0 +1,152 @@
+// Builds the sidecar: the per-worker gate (/check), claims (/log_claim, /verify), the execution report of
+// `wingman run` (/executed), /health and /metrics, and the background auditor. Listens on 127.0.0.1 only (cli/
+// sidecar.ts); tests build this with an injected Docker handle and use inject() or port 0.
+import path from 'node:path';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type Dockerode from 'dockerode';
+import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
+import { JsonlSpool } from '../core/audit/jsonl-spool.js';
+import type { Bus } from '../core/bus/bus.js';
+import { Auditor, type AuditorOptions } from '../core/claims/auditor.js';
+import { ClaimLog } from '../core/claims/claim-log.js';
+import { ClaimSpool } from '../core/claims/claim-spool.js';
+import { ClaimVerifier } from '../core/claims/claim-verifier.js';
+import { Claims } from '../core/claims/claims.js';
+import { DockerodeWorkerContainer } from '../core/claims/dockerode-worker-container.js';
+import type { WorkerContainer } from '../core/claims/worker-container.js';
+import type { Config } from '../core/config.js';
+import { wingmanError } from '../core/errors.js';
+import { Instructions } from '../core/instructions/instructions.js';
+import type { Logger } from '../core/log.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Db } from '../core/store/db.js';
+import { Workers } from '../core/workers/workers.js';
+import { registerCheckRoute } from './check-route.js';
+import { registerClaimRoutes } from './claim-routes.js';
+import { sidecarErrorHandler } from './errors.js';
+import { registerExecutedRoute } from './executed-route.js';
+import { Approvals } from '../core/approvals/approvals.js';
+import { OutputValidations } from '../core/validation/output-validations.js';
+import { registerValidationRoute, testProcessFrom } from '../core/validation/validation-route.js';
+
+export interface SidecarOptions {
+  config: Config;
+  db: Db;
+  bus: Bus;
+  log: Logger;
+  metrics: Metrics;
+  /** the Docker handle the verifiers look into the worker's container with (its own proxy identity or the engine) */
+  docker: Dockerode;
+  /** replaces the Docker-backed view of the worker's container (tests) */
+  container?: WorkerContainer;
+  auditor?: Pick<AuditorOptions, 'concurrency' | 'sweepMs' | 'leaseMs' | 'maxAttempts' | 'consumerId'> & { enabled?: boolean };
+  /** tests_passed re-run limit (default 120 s) */
+  testTimeoutMs?: number;
+}
+
+export interface SidecarApp {
+  server: FastifyInstance;
+  worker: string;
+  instructions: Instructions;
+  claims: Claims;
+  claimLog: ClaimLog;
+  auditor: Auditor;
+  audit: DockerAudit;
+  container: WorkerContainer;
+  close(): Promise<void>;
+}
+
+export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
+  const { config, db, bus, metrics } = opts;
+  const worker = config.worker;
+  if (!worker || !config.workerContainer) {
+    throw wingmanError('WGM_ERR_CONFIG_INVALID', 'the sidecar needs WINGMAN_WORKER and WINGMAN_WORKER_CONTAINER', {
+      variables: ['WINGMAN_WORKER', 'WINGMAN_WORKER_CONTAINER'],
+    });
+  }
+  const log = opts.log.child({ svc: 'sidecar', worker });
+  const instructions = new Instructions(db);
+  const claims = new Claims(db);
+  const workers = new Workers(db, bus);
+  const container = opts.container ?? new DockerodeWorkerContainer(opts.docker, config.workerContainer);
+  const claimLog = new ClaimLog(claims, new ClaimSpool(path.join(config.dataDir, 'claims_audit.jsonl')), bus, log, metrics);
+  const verifier = new ClaimVerifier({ worker, container, db, instructions, testTimeoutMs: opts.testTimeoutMs });
+  const auditor = new Auditor({ worker, claims, verifier, bus, log, metrics, ...opts.auditor });
+  const audit = new DockerAudit(
+    db,
+    new JsonlSpool<DockerAuditRecord>(path.join(config.dataDir, 'spool', 'sidecar-audit.jsonl')),
+    log,
+    metrics,
+    bus,
+  );
+
+  const server = Fastify({
+    loggerInstance: log as unknown as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+  });
+  server.setErrorHandler(sidecarErrorHandler);
+  // /check also takes the instruction as the raw body (curl --data-binary @task.md -H 'content-type: text/markdown').
+  server.addContentTypeParser(['text/plain', 'text/markdown'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  server.get('/health', async (_req, reply) => {
+    const [store, busOk, c] = await Promise.all([
+      db.ping(),
+      bus.ping(),
+      container.info().then(
+        (i) => ({ ok: true, running: i.running, status: i.status }),
+        (err) => ({ ok: false, error: (err as Error).message.slice(0, 200) }),
+      ),
+    ]);
+    metrics.storeUp.set(store ? 1 : 0);
+    metrics.busUp.set(busOk ? 1 : 0);
+    const ok = store && busOk && c.ok;
+    metrics.health.set(ok ? 1 : 0);
+    return reply.status(ok ? 200 : 503).send({
+      status: ok ? 'ok' : 'degraded',
+      worker,
+      store: { kind: db.kind, ok: store },
+      bus: { kind: bus.kind, ok: busOk },
+      container: c,
+      claims_spooled: claimLog.unstoredCount,
+    });
+  });
+
+  server.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  registerCheckRoute(server, { worker, instructions, workers, bus, log, metrics });
+  registerClaimRoutes(server, { worker, claims, claimLog, auditor });
+  registerExecutedRoute(server, { worker, config, instructions, audit });
+  registerValidationRoute(server, {
+    source: 'sidecar',
+    validations: new OutputValidations(db, bus, new Approvals(db, bus), config.approvalTimeoutS, metrics),
+    // The worker is always the sidecar's own; a body that names one is refused rather than silently ignored.
+    resolve: async (requested) => {
+      if (requested !== undefined) throw wingmanError('WGM_ERR_VALIDATION_INVALID', 'the sidecar validates for its own worker: leave out "worker"');
+      return { worker, container };
+    },
+    tests: testProcessFrom(instructions),
+  });
+
+  await server.ready();
+  audit.start();
+  claimLog.start();
+  if (opts.auditor?.enabled !== false) auditor.start();
+
+  return {
+    server,
+    worker,
+    instructions,
+    claims,
+    claimLog,
+    auditor,
+    audit,
+    container,
+    async close() {
+      await server.close();
+      await auditor.stop();
+      await claimLog.stop();
+      await audit.stop();
+    },
+  };
+}

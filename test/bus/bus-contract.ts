@@ -1,0 +1,275 @@
+// One behaviour suite for every Bus (RedisBus on the real test Redis, MemoryBus in process). Waits are bounded
+// by `until` so a broken bus fails the test instead of hanging it; nothing asserts on durations.
+import type { Test } from 'tap';
+import type { Bus, BusEvent, Consumer, Topic } from '../../core/bus/bus.js';
+
+export interface FreshBus {
+  bus: Bus;
+  cleanup(): Promise<void>;
+}
+
+/** Resolve when cond() holds (checked on every event and every 10 ms), reject after maxMs so a test cannot hang. */
+export async function until(cond: () => boolean, what: string, maxMs = 15_000): Promise<void> {
+  const started = Date.now();
+  while (!cond()) {
+    if (Date.now() - started > maxMs) throw new Error(`gave up waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const seqs = (events: BusEvent[]) => events.map((e) => e.data.n as number);
+
+export function busContract(t: Test, fresh: () => Promise<FreshBus>): void {
+  const setup = async (t: Test): Promise<Bus> => {
+    const { bus, cleanup } = await fresh();
+    const consumers: Consumer[] = [];
+    t.teardown(async () => {
+      await Promise.all(consumers.map((c) => c.stop()));
+      await bus.close();
+      await cleanup();
+    });
+    const consume = bus.consume.bind(bus);
+    // Track consumers so a failing test still stops them.
+    (bus as { consume: Bus['consume'] }).consume = (opts) => {
+      const c = consume(opts);
+      consumers.push(c);
+      return c;
+    };
+    return bus;
+  };
+
+  t.test('publish then consume: order, data, ids, deliveries = 1, several topics', async (t) => {
+    const bus = await setup(t);
+    const ids: string[] = [];
+    for (let n = 1; n <= 3; n++) ids.push(await bus.publish('gate.decided', { n, nested: { ok: true }, list: [n] }));
+    ids.push(await bus.publish('claim.logged', { n: 4 }));
+    t.ok(ids.every((id) => /^\d+-\d+$/.test(id)), 'ids look like ms-seq');
+    const got: BusEvent[] = [];
+    const c = bus.consume({ group: 'g', consumer: 'c1', topics: ['gate.decided', 'claim.logged'], handler: async (e) => void got.push(e) });
+    await c.ready;
+    await until(() => got.length === 4, '4 events');
+    const gate = got.filter((e) => e.topic === 'gate.decided');
+    t.same(seqs(gate), [1, 2, 3], 'in publish order within a topic');
+    t.same(gate[0].data, { n: 1, nested: { ok: true }, list: [1] }, 'data round-trips as JSON');
+    t.same(gate.map((e) => e.id), ids.slice(0, 3));
+    t.same(got.find((e) => e.topic === 'claim.logged')?.data, { n: 4 });
+    t.ok(got.every((e) => e.deliveries === 1), 'first delivery counts 1');
+    await c.stop();
+  });
+
+  t.test('two consumers in one group split the entries; each entry to exactly one', async (t) => {
+    const bus = await setup(t);
+    const byConsumer: Record<string, number[]> = { c1: [], c2: [] };
+    const otherGotOne = deferred();
+    let firstHolder: string | undefined;
+    const make = (name: 'c1' | 'c2') =>
+      bus.consume({
+        group: 'split',
+        consumer: name,
+        topics: ['docker.executed'],
+        handler: async (e) => {
+          byConsumer[name].push(e.data.n as number);
+          if (firstHolder === undefined) {
+            // The first receiver stays busy until the other consumer has received something: entries published
+            // meanwhile can only go to the other one.
+            firstHolder = name;
+            await otherGotOne.promise;
+          } else if (name !== firstHolder) {
+            otherGotOne.resolve();
+          }
+        },
+      });
+    const c1 = make('c1');
+    const c2 = make('c2');
+    await Promise.all([c1.ready, c2.ready]);
+    await bus.publish('docker.executed', { n: 0 });
+    await until(() => firstHolder !== undefined, 'first entry received');
+    for (let n = 1; n < 10; n++) await bus.publish('docker.executed', { n });
+    await until(() => byConsumer.c1.length + byConsumer.c2.length === 10, 'all 10 entries');
+    const all = [...byConsumer.c1, ...byConsumer.c2].sort((a, b) => a - b);
+    t.same(all, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'every entry once, none twice');
+    t.ok(byConsumer.c1.length > 0 && byConsumer.c2.length > 0, `both consumers worked (${byConsumer.c1.length}/${byConsumer.c2.length})`);
+  });
+
+  t.test('two groups each receive every entry', async (t) => {
+    const bus = await setup(t);
+    const a: BusEvent[] = [];
+    const b: BusEvent[] = [];
+    const ca = bus.consume({ group: 'ga', consumer: 'x', topics: ['approval.requested'], handler: async (e) => void a.push(e) });
+    const cb = bus.consume({ group: 'gb', consumer: 'x', topics: ['approval.requested'], handler: async (e) => void b.push(e) });
+    await Promise.all([ca.ready, cb.ready]);
+    for (let n = 1; n <= 5; n++) await bus.publish('approval.requested', { n });
+    await until(() => a.length === 5 && b.length === 5, 'both groups got 5');
+    t.same(seqs(a), [1, 2, 3, 4, 5]);
+    t.same(seqs(b), [1, 2, 3, 4, 5]);
+  });
+
+  t.test('startAt: "0" reads the whole stream, "$" only what comes after ready', async (t) => {
+    const bus = await setup(t);
+    await bus.publish('worker.locked', { n: 1 });
+    const whole: BusEvent[] = [];
+    const fresh: BusEvent[] = [];
+    const c0 = bus.consume({ group: 'whole', consumer: 'x', topics: ['worker.locked'], handler: async (e) => void whole.push(e) });
+    const c$ = bus.consume({ group: 'new', consumer: 'x', topics: ['worker.locked'], startAt: '$', handler: async (e) => void fresh.push(e) });
+    await Promise.all([c0.ready, c$.ready]);
+    await bus.publish('worker.locked', { n: 2 });
+    await until(() => whole.length === 2 && fresh.length === 1, 'whole 2, new 1');
+    t.same(seqs(whole), [1, 2]);
+    t.same(seqs(fresh), [2]);
+  });
+
+  t.test('a handler that throws leaves the entry pending; it comes back with deliveries = 2', async (t) => {
+    const bus = await setup(t);
+    const seen: BusEvent[] = [];
+    const c = bus.consume({
+      group: 'retry',
+      consumer: 'c1',
+      topics: ['claim.verified'],
+      reclaimIdleMs: 100,
+      handler: async (e) => {
+        seen.push(e);
+        if (e.data.n === 1 && e.deliveries === 1) throw new Error('transient failure');
+      },
+    });
+    await c.ready;
+    await bus.publish('claim.verified', { n: 1 });
+    await until(() => seen.filter((e) => e.data.n === 1).length === 2, 'entry 1 redelivered');
+    const ones = seen.filter((e) => e.data.n === 1);
+    t.same(ones.map((e) => e.deliveries), [1, 2], 'deliveries 1 then 2');
+    t.equal(ones[0].id, ones[1].id, 'same entry');
+    await bus.publish('claim.verified', { n: 2 });
+    await until(() => seen.some((e) => e.data.n === 2), 'marker after the retry');
+    t.equal(seen.filter((e) => e.data.n === 1).length, 2, 'acked after success: not delivered a third time');
+  });
+
+  t.test('a crashed consumer (stopped without ack) has its entry reclaimed by another after reclaimIdleMs', async (t) => {
+    const bus = await setup(t);
+    const hang = deferred();
+    let crashedGot: BusEvent | undefined;
+    const crashed = bus.consume({
+      group: 'crash',
+      consumer: 'dies',
+      topics: ['alert.sent'],
+      reclaimIdleMs: 60_000,
+      stopGraceMs: 20,
+      handler: async (e) => {
+        crashedGot = e;
+        await hang.promise; // never finishes before the stop
+      },
+    });
+    await crashed.ready;
+    const id = await bus.publish('alert.sent', { n: 1 });
+    await until(() => crashedGot !== undefined, 'crashing consumer received the entry');
+    await crashed.stop();
+
+    const rescued: BusEvent[] = [];
+    const rescuer = bus.consume({
+      group: 'crash',
+      consumer: 'rescuer',
+      topics: ['alert.sent'],
+      reclaimIdleMs: 200,
+      handler: async (e) => void rescued.push(e),
+    });
+    await rescuer.ready;
+    await until(() => rescued.length === 1, 'entry reclaimed');
+    t.equal(rescued[0].id, id, 'the abandoned entry');
+    t.equal(rescued[0].deliveries, 2, 'second delivery');
+    t.same(rescued[0].data, { n: 1 });
+    hang.resolve(); // the abandoned handler finishing late must not disturb anything
+    await bus.publish('alert.sent', { n: 2 });
+    await until(() => rescued.length === 2, 'rescuer keeps consuming');
+    t.same(seqs(rescued), [1, 2]);
+  });
+
+  t.test('a restarted consumer resumes where the group left off: no loss, acked entries not repeated', async (t) => {
+    const bus = await setup(t);
+    const first: BusEvent[] = [];
+    const hang = deferred();
+    const c1 = bus.consume({
+      group: 'resume',
+      consumer: 'worker-a',
+      topics: ['worker.unlocked'],
+      reclaimIdleMs: 60_000,
+      stopGraceMs: 20,
+      handler: async (e) => {
+        first.push(e);
+        if (e.data.n === 3) await hang.promise; // dies while handling entry 3
+      },
+    });
+    await c1.ready;
+    for (let n = 1; n <= 3; n++) await bus.publish('worker.unlocked', { n });
+    await until(() => first.length === 3, 'first life handled 1, 2 and started 3');
+    await c1.stop();
+    await bus.publish('worker.unlocked', { n: 4 }); // published while nobody consumes
+
+    const second: BusEvent[] = [];
+    const c2 = bus.consume({
+      group: 'resume',
+      consumer: 'worker-a',
+      topics: ['worker.unlocked'],
+      reclaimIdleMs: 60_000, // no reclaim: entry 3 comes back because it is this consumer's own
+      handler: async (e) => void second.push(e),
+    });
+    await c2.ready;
+    await until(() => second.some((e) => e.data.n === 4), 'entry 4 after restart');
+    t.same(seqs(second), [3, 4], 'own unacked entry first, then what was published meanwhile; 1 and 2 not repeated');
+    t.same(second.map((e) => e.deliveries), [2, 1]);
+    hang.resolve();
+  });
+
+  t.test('watch: every watcher gets every new entry; no group, no ack', async (t) => {
+    const bus = await setup(t);
+    await bus.publish('approval.decided', { n: 0 }); // before the watch: not delivered
+    const w1: BusEvent[] = [];
+    const w2: BusEvent[] = [];
+    const u1 = bus.watch(['approval.decided'], (e) => void w1.push(e));
+    const u2 = bus.watch(['approval.decided', 'worker.locked'], (e) => void w2.push(e));
+    t.teardown(() => {
+      u1();
+      u2();
+    });
+    await Promise.all([u1.ready, u2.ready]);
+    for (let n = 1; n <= 3; n++) await bus.publish('approval.decided', { n });
+    await bus.publish('worker.locked', { n: 9 });
+    await until(() => w1.length === 3 && w2.length === 4, 'both watchers');
+    t.same(seqs(w1), [1, 2, 3]);
+    t.same(seqs(w2.filter((e) => e.topic === 'approval.decided')), [1, 2, 3]);
+    t.same(w2.find((e) => e.topic === 'worker.locked')?.data, { n: 9 });
+
+    // Watching consumed nothing: a group still reads the whole stream.
+    const g: BusEvent[] = [];
+    const c = bus.consume({ group: 'after-watch', consumer: 'x', topics: ['approval.decided'], handler: async (e) => void g.push(e) });
+    await c.ready;
+    await until(() => g.length === 4, 'group sees all 4');
+
+    // A throwing watcher does not stop the others.
+    const u3 = bus.watch(['approval.decided'], () => {
+      throw new Error('bad watcher');
+    });
+    await u3.ready;
+    u1();
+    await bus.publish('approval.decided', { n: 5 });
+    await until(() => w2.length === 5, 'w2 still receives');
+    u3();
+  });
+
+  t.test('ping, unknown topic, close', async (t) => {
+    const { bus, cleanup } = await fresh();
+    t.teardown(cleanup);
+    t.equal(await bus.ping(), true);
+    await t.rejects(async () => bus.publish('no.such.topic' as Topic, {}), { code: 'WGM_ERR_INTERNAL' });
+    const c = bus.consume({ group: 'g', consumer: 'x', topics: ['gate.decided'], handler: async () => undefined });
+    await c.ready;
+    await bus.close();
+    await bus.close(); // idempotent
+    t.equal(await bus.ping(), false, 'ping false after close');
+    await t.rejects(bus.publish('gate.decided', {}), { code: 'WGM_ERR_BUS_UNAVAILABLE' });
+    await c.stop(); // already stopped by close: resolves
+  });
+}

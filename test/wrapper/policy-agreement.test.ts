@@ -1,0 +1,248 @@
+// The shell table checked against the Docker policy by what the real docker CLI actually sends:
+// (A) for every run/create example, the request body the CLI builds is judged by the proxy's escalation finder,
+//     and the kinds it finds are exactly the kinds the wrapper classified from the command line;
+// (B) runnable gated and read-only commands go through a SHADOW-mode proxy to the real engine: every call the
+//     policy would hold or refuse must be one the command's gated row names (so its grant covers it), and
+//     read-only commands must make no such call.
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { findEscalations } from '../../core/policy/escalation.js';
+import { parseGoJson } from '../../core/policy/go-json.js';
+import { normalizeTarget } from '../../core/policy/normalize.js';
+import { classifyShell } from '../../core/policy/shell-classify.js';
+import { docker, dockerOk, testName, TEST_IMAGE } from '../helpers/env.js';
+import { run, startWingman, type Wingman } from '../helpers/wingman.js';
+import { GATED, READ_ONLY } from './examples.js';
+import { recordingServer, tmpDir } from './helpers.js';
+
+/** The escalation kinds the proxy finds in a create body (no bind allowlist, no host facts). */
+function escalationKindsFor(body: string): string[] {
+  const parsed = parseGoJson(Buffer.from(body));
+  const found = findEscalations('container-create', parsed, normalizeTarget('/containers/create'), { allowlist: [], extraSensitive: [] }, {});
+  return [...new Set(found.map((e) => e.kind))];
+}
+
+t.test('(A) run/create: the kinds the proxy finds in the CLI request body are the kinds the wrapper names', async (t) => {
+  const dir = tmpDir('esc');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const bodies: string[] = [];
+  const daemon = await recordingServer((r, res) => {
+    res.setHeader('Api-Version', '1.45');
+    res.setHeader('OSType', 'linux');
+    if (r.url.endsWith('/_ping')) return res.end('OK');
+    if (r.method === 'POST' && /\/containers\/create/.test(r.url)) {
+      bodies.push(r.body);
+      res.statusCode = 201;
+      res.setHeader('Content-Type', 'application/json');
+      return res.end('{"Id":"0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab","Warnings":[]}');
+    }
+    res.statusCode = 404;
+    res.setHeader('Content-Type', 'application/json');
+    res.end('{"message":"not here"}');
+  }, path.join(dir, 'd.sock'));
+  t.teardown(() => daemon.close());
+
+  const examples = [...GATED, ...READ_ONLY].filter((e) => classifyShell(e.argv).row?.escalate);
+  t.ok(examples.length > 30, 'every run/create example');
+  for (const ex of examples) {
+    const c = classifyShell(ex.argv);
+    // `create` takes the flags of `run` but -d, and stops after the request (no attach/start against the fake)
+    const at = ex.argv.findIndex((a) => a === 'run' || a === 'create');
+    const argv = [...ex.argv.slice(0, at), 'create', ...ex.argv.slice(at + 1).filter((a) => a !== '-d')];
+    const before = bodies.length;
+    const r = await run('docker', argv, { PATH: process.env.PATH, HOME: dir, DOCKER_HOST: daemon.url }, undefined, 60_000);
+    t.equal(r.code, 0, `docker ${argv.join(' ')}: ${r.stderr}`);
+    t.equal(bodies.length, before + 1, 'one create request');
+    const kinds = escalationKindsFor(bodies.at(-1) ?? '{}');
+    t.same(kinds.sort(), [...c.escalations].sort(), `docker ${ex.argv.join(' ')}: the proxy finds ${kinds.join(',') || 'nothing'}`);
+  }
+});
+
+let w: Wingman;
+const containers: string[] = [];
+const volumes: string[] = [];
+const networks: string[] = [];
+const images: string[] = [];
+const label = `wgmtest.agree=${testName('agree')}`;
+
+interface Case {
+  argv: string[];
+  /** run after, e.g. to undo a pause */
+  after?: string[];
+}
+
+t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
+  w = await startWingman({ env: { WINGMAN_POLICY_MODE: 'shadow' } });
+  const dir = tmpDir('agree');
+  t.teardown(async () => {
+    for (const c of containers) await docker(['rm', '-f', c]);
+    for (const v of volumes) await docker(['volume', 'rm', '-f', v]);
+    for (const n of networks) await docker(['network', 'rm', n]);
+    for (const i of images) await docker(['rmi', '-f', i]);
+    await w.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const newContainer = async (running = true) => {
+    const n = testName('agree');
+    containers.push(n);
+    await dockerOk([running ? 'run' : 'create', ...(running ? ['-d'] : []), '--name', n, '--label', label, TEST_IMAGE, 'sleep', '600']);
+    return n;
+  };
+  const newVolume = async () => {
+    const v = testName('agree');
+    volumes.push(v);
+    await dockerOk(['volume', 'create', '--label', label, v]);
+    return v;
+  };
+  const newNetwork = async () => {
+    const n = testName('agree');
+    networks.push(n);
+    await dockerOk(['network', 'create', '--label', label, n]);
+    return n;
+  };
+  const newTag = async () => {
+    const tag = `${testName('agree')}:1`;
+    images.push(tag);
+    await dockerOk(['tag', TEST_IMAGE, tag]);
+    return tag;
+  };
+  fs.writeFileSync(path.join(dir, 'in.txt'), 'hello\n');
+  fs.mkdirSync(path.join(dir, 'ctx'));
+  fs.writeFileSync(path.join(dir, 'ctx', 'Dockerfile'), `FROM ${TEST_IMAGE}\nLABEL ${label.replace('=', '="')}"\n`);
+
+  const gated: Array<() => Promise<Case>> = [
+    async () => ({ argv: ['rm', '-f', await newContainer()] }),
+    async () => ({ argv: ['container', 'rm', '-fv', await newContainer()] }),
+    async () => ({ argv: ['rmi', await newTag()] }),
+    async () => ({ argv: ['image', 'rm', await newTag()] }),
+    async () => ({ argv: ['kill', '-s', 'KILL', await newContainer()] }),
+    async () => ({ argv: ['stop', '-t', '1', await newContainer()] }),
+    async () => ({ argv: ['restart', '-t', '1', await newContainer()] }),
+    async () => {
+      const c = await newContainer();
+      return { argv: ['pause', c], after: ['unpause', c] };
+    },
+    async () => {
+      const c = await newContainer();
+      const to = testName('agree');
+      containers.push(to);
+      return { argv: ['rename', c, to] };
+    },
+    async () => ({ argv: ['update', '--restart', 'on-failure', await newContainer()] }),
+    async () => ({ argv: ['container', 'prune', '-f', '--filter', `label=${label}`] }),
+    async () => ({ argv: ['image', 'prune', '-f', '--filter', `label=${label}`] }),
+    async () => ({ argv: ['volume', 'prune', '-f', '--filter', `label=${label}`] }),
+    async () => ({ argv: ['network', 'prune', '-f', '--filter', `label=${label}`] }),
+    async () => ({ argv: ['volume', 'rm', await newVolume()] }),
+    async () => ({ argv: ['network', 'rm', await newNetwork()] }),
+    async () => {
+      const n = await newNetwork();
+      const c = await newContainer();
+      await dockerOk(['network', 'connect', n, c]);
+      return { argv: ['network', 'disconnect', n, c] };
+    },
+    async () => ({ argv: ['exec', await newContainer(), 'true'] }),
+    async () => ({ argv: ['cp', `${await newContainer()}:/etc/passwd`, path.join(dir, `out-${containers.length}`)] }),
+    async () => ({ argv: ['cp', path.join(dir, 'in.txt'), `${await newContainer()}:/tmp/in.txt`] }),
+    async () => ({ argv: ['export', '-o', path.join(dir, `export-${containers.length}.tar`), await newContainer(false)] }),
+    ...[
+      ['--privileged'],
+      ['-v', '/:/host'],
+      ['--mount', `type=bind,source=${dir},target=/x`],
+      ['--pid', 'host'],
+      ['--network', 'host'],
+      ['--cap-add', 'SYS_ADMIN'],
+      ['--device', '/dev/null'],
+      ['--security-opt', 'seccomp=unconfined'],
+      ['--sysctl', 'net.ipv4.ip_forward=1'],
+    ].map((flags) => async () => {
+      const n = testName('agree');
+      containers.push(n);
+      return { argv: ['create', '--name', n, '--label', label, ...flags, TEST_IMAGE, 'true'] };
+    }),
+  ];
+  const readOnly: Array<() => Promise<Case>> = [
+    async () => ({ argv: ['ps'] }),
+    async () => ({ argv: ['ps', '-a', '--format', '{{.Names}}'] }),
+    async () => ({ argv: ['logs', await newContainer()] }),
+    async () => ({ argv: ['inspect', await newContainer()] }),
+    async () => ({ argv: ['inspect', '-f', '{{.Id}}', TEST_IMAGE] }),
+    async () => ({ argv: ['images'] }),
+    async () => ({ argv: ['version'] }),
+    async () => ({ argv: ['info'] }),
+    async () => ({ argv: ['system', 'df'] }),
+    async () => {
+      const n = testName('agree');
+      containers.push(n);
+      return { argv: ['run', '--name', n, '--label', label, '--platform', 'linux/amd64', TEST_IMAGE, 'true'] };
+    },
+    async () => {
+      const v = await newVolume();
+      return { argv: ['run', '--rm', '--label', label, '-v', `${v}:/data`, TEST_IMAGE, 'true'] };
+    },
+    async () => {
+      const n = testName('agree');
+      containers.push(n);
+      return { argv: ['create', '--name', n, '--label', label, TEST_IMAGE, 'true'] };
+    },
+    async () => {
+      const tag = `${testName('agree')}:1`;
+      images.push(tag);
+      return { argv: ['build', '-q', '-t', tag, path.join(dir, 'ctx')] };
+    },
+    async () => ({ argv: ['start', await newContainer(false)] }),
+    async () => {
+      const c = await newContainer();
+      await dockerOk(['pause', c]);
+      return { argv: ['unpause', c] };
+    },
+    async () => ({ argv: ['stats', '--no-stream', await newContainer()] }),
+    async () => ({ argv: ['top', await newContainer()] }),
+    async () => {
+      const c = await newContainer(false);
+      return { argv: ['wait', c] };
+    },
+    async () => ({ argv: ['tag', TEST_IMAGE, await Promise.resolve(`${testName('agree')}:2`).then((x) => (images.push(x), x))] }),
+    async () => ({ argv: ['volume', 'ls'] }),
+    async () => ({ argv: ['network', 'ls'] }),
+    async () => ({ argv: ['events', '--since', '1s', '--until', '0s'] }),
+  ];
+
+  const auditRows = async () => {
+    await w.proxy.audit.flush();
+    const { rows } = await w.db.query<{ id: string; rule: string; would: string | null; decision: string }>(
+      `SELECT id, rule, would, decision FROM docker_audit WHERE worker = 'w1'`,
+    );
+    return rows;
+  };
+  const seen = new Set((await auditRows()).map((r) => r.id));
+  const callsOf = async () => {
+    const fresh = (await auditRows()).filter((r) => !seen.has(r.id));
+    for (const r of fresh) seen.add(r.id);
+    return fresh;
+  };
+
+  for (const make of gated) {
+    const k = await make();
+    const c = classifyShell(k.argv);
+    t.equal(c.decision, 'gate', `docker ${k.argv.join(' ')} is gated`);
+    await w.dockerAs('w1', k.argv, { env: { DOCKER_BUILDKIT: '0' } });
+    if (k.after) await dockerOk(k.after);
+    const calls = await callsOf();
+    const held = calls.filter((r) => r.would === 'approve' || r.would === 'deny');
+    t.ok(held.length > 0, `docker ${k.argv.join(' ')}: the proxy would hold or refuse a call (${calls.map((r) => r.rule).join(', ')})`);
+    for (const r of held) t.ok(c.docker.includes(r.rule), `docker ${k.argv.join(' ')}: ${r.rule} (${r.would}) is covered by row ${c.id} [${c.docker.join(', ')}]`);
+  }
+  for (const make of readOnly) {
+    const k = await make();
+    const c = classifyShell(k.argv);
+    t.equal(c.decision, 'pass', `docker ${k.argv.join(' ')} is read-only`);
+    const r = await w.dockerAs('w1', k.argv, { env: { DOCKER_BUILDKIT: '0' } });
+    t.equal(r.code, 0, `docker ${k.argv.join(' ')}: ${r.stderr}`);
+    const calls = await callsOf();
+    t.ok(calls.length > 0, 'it reached the proxy');
+    for (const x of calls) t.equal(x.would, null, `docker ${k.argv.join(' ')}: ${x.rule} is allowed`);
+    if (c.row) for (const x of calls) t.ok([...c.row.docker, 'SystemPing', 'SystemPingHead'].includes(x.rule), `docker ${k.argv.join(' ')}: ${x.rule} is named by row ${c.id}`);
+  }
+});
