@@ -9,7 +9,7 @@
 // Progress goes to stderr. Run it under `flock -o /tmp/wgmtest-env.lock` when several runs may start at once
 // (scripts/test.mjs does); -o keeps the lock out of the long-lived dockerd.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, mkdtempSync, symlinkSync, copyFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, mkdtempSync, symlinkSync, copyFileSync, chmodSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
@@ -199,7 +199,83 @@ function dockerEnv() {
   return { DOCKER_HOST };
 }
 
+// Processes of a private engine that died without shutting down (a killed session, a crashed run): dockerd, its
+// containerd and the shims all name our directory on their command line. Found by scanning /proc, never by name alone,
+// so a developer's own engine is never touched.
+// Processes still running in that engine's containers are found by their cgroup naming one of its container ids.
+function leftoverPids() {
+  let ids = [];
+  try {
+    ids = readdirSync(`${DOCKER_DIR}/root/containers`).filter((d) => /^[0-9a-f]{64}$/.test(d));
+  } catch {
+    /* no state */
+  }
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const bin = path.basename(argv[0] ?? '');
+      const engineProcess = /^(dockerd|containerd|containerd-shim.*|runc)$/.test(bin) && argv.some((a) => a.includes(`${DOCKER_DIR}/`));
+      const containerProcess = ids.length > 0 && ids.some((id) => readFileSync(`/proc/${entry}/cgroup`, 'utf8').includes(id));
+      if (engineProcess || containerProcess) pids.push(Number(entry));
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return pids;
+}
+
+// Mount points under our directory, deepest first (mountinfo field 5, octal-escaped).
+function leftoverMounts() {
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter(Boolean)
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p.startsWith(`${DOCKER_DIR}/`));
+  return points.sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Before a cold start, clear what a dead engine left: its processes, its mounts and its state. Every container,
+ * network and sandbox in this private engine was made by a test run, and a dead run's are garbage: left in place
+ * they make dockerd spend seconds per stale sandbox at start (CI once timed out on hundreds of them). The image is
+ * re-imported in about a second.
+ */
+async function clearDeadEngine() {
+  const pids = leftoverPids();
+  if (pids.length) say(`killing ${pids.length} leftover process(es) of a dead private engine`);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  const deadline = Date.now() + 10_000;
+  while (leftoverPids().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const mounts = leftoverMounts();
+  if (mounts.length) say(`unmounting ${mounts.length} leftover mount(s) under ${DOCKER_DIR}`);
+  for (const m of mounts) await run('umount', ['-l', m]);
+  for (const dir of ['root', 'exec']) {
+    const p = `${DOCKER_DIR}/${dir}`;
+    if (existsSync(p)) rmSync(p, { recursive: true, force: true, maxRetries: 3 });
+  }
+  const logPath = `${DOCKER_DIR}/dockerd.log`;
+  if (existsSync(logPath)) renameSync(logPath, `${logPath}.1`);
+}
+
+function fileSize(p) {
+  try {
+    return statSync(p).size;
+  } catch {
+    return 0;
+  }
+}
+
 async function startDockerd(extra) {
+  await clearDeadEngine(); // every start is a cold one: no engine of ours answers
   mkdirSync(DOCKER_DIR, { recursive: true });
   rmSync(`${DOCKER_DIR}/docker.pid`, { force: true });
   rmSync(DOCKER_SOCK, { force: true });
@@ -222,10 +298,18 @@ async function startDockerd(extra) {
   let exited = false;
   child.on('exit', () => (exited = true));
   child.unref();
+  // 60 s of silence ends the wait, but an engine still writing its log (restoring state) gets up to 5 min.
   const started = Date.now();
-  while (Date.now() - started < 60_000) {
+  let lastProgress = started;
+  let lastSize = fileSize(logPath);
+  while (Date.now() - lastProgress < 60_000 && Date.now() - started < 300_000) {
     if (await enginePing()) return true;
     if (exited) break;
+    const size = fileSize(logPath);
+    if (size !== lastSize) {
+      lastSize = size;
+      lastProgress = Date.now();
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   const tail = readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n');
