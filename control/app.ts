@@ -7,7 +7,7 @@ import { redactedOp } from '../core/approvals/operation.js';
 import { DockerAudit } from '../core/audit/docker-audit.js';
 import { JsonlSpool } from '../core/audit/jsonl-spool.js';
 import type { Bus } from '../core/bus/bus.js';
-import type { Config } from '../core/config.js';
+import { SIDECAR_SOCKET_SUBDIR, type Config } from '../core/config.js';
 import { describeOperation } from '../core/docker/describe-operation.js';
 import { NotFound } from '../core/docker/resolve.js';
 import { isWingmanError, wingmanError } from '../core/errors.js';
@@ -230,7 +230,11 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
     async (req, reply) => {
       const w = await workers.add(req.body.name, req.body.container);
       await bus.publish('worker.added', { worker: w.name }).catch(() => undefined);
-      return reply.status(201).send({ worker: w, socket: path.join(config.socketDir, w.name, 'docker.sock') });
+      return reply.status(201).send({
+        worker: w,
+        socket: path.join(config.socketDir, w.name, 'docker.sock'),
+        sidecar_socket: path.join(config.socketDir, SIDECAR_SOCKET_SUBDIR, w.name, 'docker.sock'),
+      });
     },
   );
 

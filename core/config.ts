@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { wingmanError } from './errors.js';
 
 const WORKER_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+/** Sidecar identities live beside the worker directories; `_` cannot start a worker name, so they never collide. */
+export const SIDECAR_SOCKET_SUBDIR = '_sidecar';
 
 const csv = (item: z.ZodString) =>
   z
@@ -55,6 +57,11 @@ const schema = z.object({
   WINGMAN_WORKER: optional.refine((s) => s === undefined || WORKER_NAME.test(s), { message: 'invalid worker name' }),
   WINGMAN_WORKER_CONTAINER: optional,
   WINGMAN_SIDECAR_PORT: port(8787),
+  WINGMAN_SIDECAR_SOCKET: optional.refine((s) => s === undefined || /^(unix:\/\/)?\/.+/.test(s), {
+    message: 'expected an absolute socket path (or unix:///path)',
+  }),
+  WINGMAN_SIDECAR_GID: optional.refine((s) => s === undefined || /^\d{1,10}$/.test(s), { message: 'expected a numeric group id' }),
+  WINGMAN_SIDECAR_ALLOW_ROOT: z.enum(['true', 'false', '1', '0', '']).default('false'),
   WINGMAN_SIDECAR_URL: url(['http:', 'https:']).default('http://127.0.0.1:8787'),
   WINGMAN_CONTROL_URL: url(['http:', 'https:']),
   WINGMAN_LOCKDOWN_ACTION: z.enum(['pause', 'stop', 'none']).default('pause'),
@@ -97,6 +104,12 @@ export interface Config {
   readonly worker: string | undefined;
   readonly workerContainer: string | undefined;
   readonly sidecarPort: number;
+  /** (sidecar) its read-only proxy identity: `<socket dir>/_sidecar/<worker>/docker.sock` unless set */
+  readonly sidecarSocket: string | undefined;
+  /** (proxy) group that owns the sidecar sockets (0660), so a sidecar running as its own uid can connect */
+  readonly sidecarGid: number | undefined;
+  /** (sidecar) run as root anyway: single-user development only */
+  readonly sidecarAllowRoot: boolean;
   readonly sidecarUrl: string;
   readonly controlUrl: string | undefined;
   readonly lockdownAction: 'pause' | 'stop' | 'none';
@@ -151,6 +164,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     worker: r.WINGMAN_WORKER,
     workerContainer: r.WINGMAN_WORKER_CONTAINER,
     sidecarPort: r.WINGMAN_SIDECAR_PORT,
+    sidecarSocket:
+      r.WINGMAN_SIDECAR_SOCKET !== undefined
+        ? r.WINGMAN_SIDECAR_SOCKET.replace(/^unix:\/\//, '')
+        : r.WINGMAN_WORKER !== undefined
+          ? path.join(path.resolve(r.WINGMAN_SOCKET_DIR ?? path.join(dataDir, 'sockets')), SIDECAR_SOCKET_SUBDIR, r.WINGMAN_WORKER, 'docker.sock')
+          : undefined,
+    sidecarGid: r.WINGMAN_SIDECAR_GID === undefined ? undefined : Number(r.WINGMAN_SIDECAR_GID),
+    sidecarAllowRoot: r.WINGMAN_SIDECAR_ALLOW_ROOT === 'true' || r.WINGMAN_SIDECAR_ALLOW_ROOT === '1',
     sidecarUrl: r.WINGMAN_SIDECAR_URL ?? 'http://127.0.0.1:8787',
     controlUrl: r.WINGMAN_CONTROL_URL,
     lockdownAction: r.WINGMAN_LOCKDOWN_ACTION,

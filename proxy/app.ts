@@ -12,7 +12,7 @@ import { Grants } from '../core/approvals/grants.js';
 import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
 import { JsonlSpool } from '../core/audit/jsonl-spool.js';
 import type { Bus } from '../core/bus/bus.js';
-import { isWorkerName, type Config } from '../core/config.js';
+import { isWorkerName, SIDECAR_SOCKET_SUBDIR, type Config } from '../core/config.js';
 import { wingmanError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -20,7 +20,8 @@ import type { PolicyFile } from '../core/policy/policy-file.js';
 import type { Db } from '../core/store/db.js';
 import { Workers } from '../core/workers/workers.js';
 import { createForwarder } from './forward.js';
-import { handleCall, type ProxyDeps } from './handle-call.js';
+import { handleCall, type Identity, type ProxyDeps } from './handle-call.js';
+import { WorkerContainers } from './worker-containers.js';
 import { LockState } from './lock-state.js';
 import { openLockMirror, type LockMirror } from '../core/lockdown/lock-mirror.js';
 import { rejectSocket } from './reject.js';
@@ -29,6 +30,8 @@ export interface ProxyApp {
   addWorker(name: string): Promise<string>;
   removeWorker(name: string): Promise<void>;
   socketPath(name: string): string;
+  /** the worker's sidecar identity: read-only, its worker's container only */
+  sidecarSocketPath(name: string): string;
   workers(): string[];
   audit: DockerAudit;
   close(): Promise<void>;
@@ -71,27 +74,26 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
     forwarder,
     lockState,
     sensitivePaths: [config.socketDir, config.dataDir, config.upstreamSocket],
+    workerContainers: new WorkerContainers(db, docker),
   };
-  const servers = new Map<string, { server: http.Server; sockets: Set<Socket> }>();
+  const servers = new Map<string, Array<{ server: http.Server; sockets: Set<Socket>; path: string }>>();
   fs.mkdirSync(config.socketDir, { recursive: true, mode: 0o755 });
+  const sidecarDir = path.join(config.socketDir, SIDECAR_SOCKET_SUBDIR);
 
   const socketPath = (name: string) => path.join(config.socketDir, name, 'docker.sock');
+  const sidecarSocketPath = (name: string) => path.join(sidecarDir, name, 'docker.sock');
 
-  async function addWorker(name: string): Promise<string> {
-    if (!isWorkerName(name)) throw wingmanError('WGM_ERR_WORKER_INVALID', name);
-    const existing = servers.get(name);
-    if (existing) return socketPath(name);
-    const dir = path.join(config.socketDir, name);
+  async function listen(name: string, identity: Identity, sock: string) {
+    const dir = path.dirname(sock);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.chmodSync(dir, 0o700);
-    const sock = socketPath(name);
     fs.rmSync(sock, { force: true }); // stale socket from a previous run
     const sockets = new Set<Socket>();
     const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
-      void handleCall(deps, name, req, { kind: 'http', res });
+      void handleCall(deps, name, req, { kind: 'http', res }, identity);
     });
     server.on('upgrade', (req, socket, head) => {
-      void handleCall(deps, name, req, { kind: 'upgrade', socket, head });
+      void handleCall(deps, name, req, { kind: 'upgrade', socket, head }, identity);
     });
     server.on('connect', (_req, socket) => {
       rejectSocket(socket, log, name, { status: 400, code: 'WGM_ERR_PROXY_PROTOCOL', message: 'CONNECT is not supported' });
@@ -120,20 +122,45 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
       }
     });
     fs.chmodSync(sock, 0o600);
-    servers.set(name, { server, sockets });
-    log.info({ worker: name, socket: sock }, 'worker socket listening');
-    return sock;
+    if (identity === 'sidecar' && config.sidecarGid !== undefined) {
+      // The sidecar runs as a uid of its own: it reaches its identity through a group, never through the
+      // worker's socket. chown to a group needs membership of it (or root); a failure stops the proxy loudly.
+      fs.chownSync(dir, -1, config.sidecarGid);
+      fs.chmodSync(dir, 0o750);
+      fs.chownSync(sock, -1, config.sidecarGid);
+      fs.chmodSync(sock, 0o660);
+    }
+    return { server, sockets, path: sock };
+  }
+
+  async function addWorker(name: string): Promise<string> {
+    if (!isWorkerName(name)) throw wingmanError('WGM_ERR_WORKER_INVALID', name);
+    if (servers.has(name)) return socketPath(name);
+    servers.set(name, []); // claimed before the first await: a concurrent add for the same name returns here
+    try {
+      servers.get(name)!.push(await listen(name, 'worker', socketPath(name)));
+      // Its sidecar's read-only identity, outside the worker's directory (which is what the worker gets mounted).
+      fs.mkdirSync(sidecarDir, { recursive: true, mode: 0o755 });
+      servers.get(name)!.push(await listen(name, 'sidecar', sidecarSocketPath(name)));
+    } catch (err) {
+      await removeWorker(name);
+      throw err;
+    }
+    log.info({ worker: name, socket: socketPath(name), sidecar: sidecarSocketPath(name) }, 'worker sockets listening');
+    return socketPath(name);
   }
 
   async function removeWorker(name: string): Promise<void> {
-    const s = servers.get(name);
-    if (!s) return;
+    const list = servers.get(name);
+    if (!list) return;
     servers.delete(name);
-    await new Promise<void>((resolve) => {
-      s.server.close(() => resolve());
-      for (const sock of s.sockets) sock.destroy();
-    });
-    fs.rmSync(socketPath(name), { force: true });
+    for (const s of list) {
+      await new Promise<void>((resolve) => {
+        s.server.close(() => resolve());
+        for (const sock of s.sockets) sock.destroy();
+      });
+      fs.rmSync(s.path, { force: true });
+    }
   }
 
   for (const w of config.workers) await addWorker(w);
@@ -143,6 +170,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
     log.warn({ err: (err as Error).message }, 'could not list workers from the store; serving WINGMAN_WORKERS only');
   }
   const unwatch = bus.watch(['worker.added'], (e) => {
+    deps.workerContainers.forget(String(e.data.worker));
     void addWorker(String(e.data.worker)).catch((err) => log.warn({ err: (err as Error).message }, 'could not add worker socket'));
   });
 
@@ -150,6 +178,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
     addWorker,
     removeWorker,
     socketPath,
+    sidecarSocketPath,
     workers: () => [...servers.keys()],
     audit,
     async close() {

@@ -17,14 +17,15 @@ import type { Metrics } from '../core/metrics.js';
 import { decide, type Decision } from '../core/policy/decide.js';
 import { referencedHostPaths } from '../core/policy/escalation.js';
 import { parseGoJson, toJson, type JVal } from '../core/policy/go-json.js';
-import { matchRoute } from '../core/policy/match-route.js';
+import { matchRoute, type RouteMatch } from '../core/policy/match-route.js';
 import { encodePath, encodeQuery, normalizeTarget, type NormalizedTarget } from '../core/policy/normalize.js';
 import type { PolicyFile } from '../core/policy/policy-file.js';
 import type { Forwarder } from './forward.js';
 import type { LockState } from './lock-state.js';
 import { hasBody, readBody } from './read-body.js';
 import { reject, rejectSocket, type Rejection } from './reject.js';
-import { currentImageId, gatherFacts, NotFound } from '../core/docker/resolve.js';
+import { currentImageId, execContainerId, fillRoute, gatherFacts, NotFound, resolveParams } from '../core/docker/resolve.js';
+import type { WorkerContainers } from './worker-containers.js';
 import { forwardUpgrade } from './upgrade.js';
 
 /** Only these endpoints hijack the connection in dockerd; an Upgrade header anywhere else is refused. */
@@ -45,6 +46,8 @@ export interface ProxyDeps {
   lockState: LockState;
   /** Wingman's own paths that no container may mount */
   sensitivePaths: readonly string[];
+  /** each worker's registered container, as an id (for the sidecar identity) */
+  workerContainers: WorkerContainers;
 }
 
 export type CallIo = { kind: 'http'; res: ServerResponse } | { kind: 'upgrade'; socket: Duplex; head: Buffer };
@@ -57,6 +60,7 @@ interface AuditCtx {
   approvalId?: string;
   approvedBy?: string;
   bytesIn: number;
+  identity: Identity;
 }
 
 class Refusal extends Error {
@@ -72,10 +76,19 @@ function isJsonRequest(req: IncomingMessage): boolean {
   return /^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? '');
 }
 
-export async function handleCall(deps: ProxyDeps, worker: string, req: IncomingMessage, io: CallIo): Promise<void> {
+/** The socket a call arrived on says who is calling: the worker, or its sidecar's read-only identity. */
+export type Identity = 'worker' | 'sidecar';
+
+export async function handleCall(
+  deps: ProxyDeps,
+  worker: string,
+  req: IncomingMessage,
+  io: CallIo,
+  identity: Identity = 'worker',
+): Promise<void> {
   const started = performance.now();
   const method = (req.method ?? 'GET').toUpperCase();
-  const ctx: AuditCtx = { route: 'invalid', rule: 'Invalid', path: (req.url ?? '').slice(0, 512), bytesIn: 0 };
+  const ctx: AuditCtx = { route: 'invalid', rule: 'Invalid', path: (req.url ?? '').slice(0, 512), bytesIn: 0, identity };
   let decisionLabel = 'deny';
   try {
     const target = normalizeTarget(req.url ?? '');
@@ -110,7 +123,8 @@ export async function handleCall(deps: ProxyDeps, worker: string, req: IncomingM
 
     const refs = referencedHostPaths(match.rule.inspect, body);
     const facts = refs.paths.length || refs.volumes.length ? await gatherFacts(deps.docker, refs.paths, refs.volumes) : {};
-    const lock = match.rule.read ? undefined : await deps.lockState.get(worker);
+    const sidecar = identity === 'sidecar' ? await sidecarTarget(deps, worker, match) : undefined;
+    const lock = match.rule.read || sidecar ? undefined : await deps.lockState.get(worker);
     if (lock === 'unknown') {
       throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'lockdown state unknown (store and Redis unreachable); refused (fail closed)', 'error');
     }
@@ -125,6 +139,8 @@ export async function handleCall(deps: ProxyDeps, worker: string, req: IncomingM
       facts,
       lockdown,
       match,
+      identity,
+      ownContainer: sidecar?.own,
     });
 
     let action = decision.action;
@@ -139,7 +155,9 @@ export async function handleCall(deps: ProxyDeps, worker: string, req: IncomingM
       throw refusal(403, 'WGM_ERR_PROXY_FORBIDDEN', decision.reasons.join('; ') || `${decision.summary} is not allowed`);
     }
 
-    let forwardPath = (target.version ? `/v${target.version}` : '') + encodePath(target.path) + encodeQuery(target.query);
+    // The sidecar's calls go to the id that was checked, so a rename between check and forward changes nothing.
+    const checkedPath = sidecar?.path ?? encodePath(target.path);
+    let forwardPath = (target.version ? `/v${target.version}` : '') + checkedPath + encodeQuery(target.query);
     if (action === 'approve') {
       const spent = await holdForApproval(deps, worker, req, io, target, decision, body);
       ctx.approvalId = spent.approvalId;
@@ -203,7 +221,8 @@ function auditRow(
       path: ctx.path,
       rule: ctx.rule,
       decision,
-      mode: deps.config.policyMode,
+      // The sidecar identity is always enforced; its rows say so, apart from the worker's own calls.
+      mode: ctx.identity === 'sidecar' ? 'sidecar' : deps.config.policyMode,
       would: ctx.would ?? null,
       approval_id: ctx.approvalId ?? null,
       approved_by: ctx.approvedBy ?? null,
@@ -214,6 +233,38 @@ function auditRow(
       reason: reason?.slice(0, 1000) ?? null,
     }),
   );
+}
+
+/**
+ * For a sidecar call that the table limits to its worker's container: is the target (for an exec, the exec's
+ * container) that container, and which path carries the checked id. The worker's container is the one registered
+ * for it (POST /workers {name, container}); none registered means nothing is its own.
+ */
+async function sidecarTarget(
+  deps: ProxyDeps,
+  worker: string,
+  match: RouteMatch,
+): Promise<{ own: boolean; path?: string } | undefined> {
+  const { rule, params } = match;
+  if (rule.sidecar !== 'own') return { own: false };
+  let mine: string | undefined;
+  try {
+    mine = await deps.workerContainers.idOf(worker);
+  } catch (err) {
+    if (isWingmanError(err) || (err as { statusCode?: number }).statusCode !== undefined) throw err;
+    throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', `the store cannot say which container is ${worker}'s; refused (fail closed)`, 'error');
+  }
+  if (!mine) {
+    throw refusal(403, 'WGM_ERR_PROXY_FORBIDDEN', `no container is registered for worker ${worker}; its sidecar identity has nothing to read (POST /workers {name, container})`);
+  }
+  const key = Object.keys(params)[0] ?? '';
+  if (rule.object === 'exec') {
+    const containerId = await execContainerId(deps.docker, params[key] ?? '');
+    return { own: containerId === mine };
+  }
+  const resolved = await resolveParams(deps.docker, rule, params);
+  const own = resolved.params[key] === mine;
+  return { own, path: own ? encodePath(fillRoute(match.route, resolved.params)) : undefined };
 }
 
 const storeDown = (what: string) =>

@@ -74,6 +74,7 @@ export class DockerodeWorkerContainer implements WorkerContainer {
       running: data.State?.Running === true,
       status: data.State?.Status ?? 'unknown',
       workingDir: data.Config?.WorkingDir || '/',
+      user,
       home: homeVar || (user === '' || user === 'root' || user === '0' || user.startsWith('0:') ? '/root' : undefined),
       // Volumes, binds, tmpfs and the runtime's own mounts: files there are not in the container's layer.
       mounts: [

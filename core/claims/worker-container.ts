@@ -16,6 +16,8 @@ export interface ContainerInfo {
   home: string | undefined;
   /** mount destinations: files under them are not in the container's layer (no `changes` entry) */
   mounts: string[];
+  /** Config.User as the engine has it ('' = the image's default, root for busybox): `name|uid[:group]` */
+  user: string;
 }
 
 export interface PathStat {

@@ -59,6 +59,11 @@ export async function resolveParams(docker: Dockerode, rule: DockerRule, params:
   }
 }
 
+/** The container an exec runs in (404 → NotFound). */
+export async function execContainerId(docker: Dockerode, execId: string): Promise<string> {
+  return (await lookup('exec', execId, () => docker.getExec(execId).inspect())).ContainerID;
+}
+
 export async function currentImageId(docker: Dockerode, ref: string): Promise<string | undefined> {
   try {
     return (await docker.getImage(ref).inspect()).Id;

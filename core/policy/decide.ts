@@ -2,7 +2,7 @@
 // policy; output: allow / approve / deny with the rule and reasons. No I/O: callers gather facts and act.
 import type { Action, DockerRule } from './docker-rules.js';
 import { findEscalations, type Escalation, type HostFacts } from './escalation.js';
-import type { JVal } from './go-json.js';
+import { field, type JVal } from './go-json.js';
 import { matchRoute, type RouteMatch } from './match-route.js';
 import { queryBool, queryGet, type NormalizedTarget } from './normalize.js';
 import { FIXED_RULES, type WorkerPolicy } from './policy-file.js';
@@ -20,6 +20,10 @@ export interface DecideInput {
   lockdown?: { locked: boolean; reason?: string };
   /** a precomputed match (the caller needed it to know whether to read the body) */
   match?: RouteMatch;
+  /** who is calling on the worker's behalf: the worker itself (default) or its sidecar's read-only identity */
+  identity?: 'worker' | 'sidecar';
+  /** (sidecar identity) the call's container — for execs, the exec's container — is the worker's own */
+  ownContainer?: boolean;
 }
 
 export interface Decision {
@@ -67,8 +71,33 @@ function summarize(match: RouteMatch, target: NormalizedTarget): string {
   return flags.length ? `${what} (${flags.join(', ')})` : what;
 }
 
+/**
+ * The sidecar identity is not the worker: it may do only what its verifiers need (the rules marked `sidecar` in the
+ * table), `own` ones only on its worker's container, never with an escalation or as another user. Per-worker policy
+ * and lockdown do not apply: this is Wingman checking the worker, not the worker acting.
+ */
+function decideForSidecar(input: DecideInput, match: RouteMatch): Decision {
+  const { rule } = match;
+  const base = { rule, route: match.route, params: match.params, summary: summarize(match, input.target) };
+  if (rule.id === 'Unknown') base.summary = `${input.method} ${input.target.path.slice(0, 200)} (unknown endpoint)`;
+  const who = `the sidecar identity of ${input.worker}`;
+  const refuse = (why: string, escalations: Escalation[] = []): Decision => ({ ...base, action: 'deny', reasons: [why], escalations });
+  if (!rule.sidecar) return refuse(`${who} is read-only: ${base.summary} is not among what its verifiers need`);
+  if (rule.sidecar === 'own' && input.ownContainer !== true) return refuse(`${who} may ${rule.verb} on its worker's container only`);
+  const escalations = rule.inspect
+    ? findEscalations(rule.inspect, input.body, input.target, { allowlist: [], extraSensitive: input.sensitivePaths ?? [] }, input.facts)
+    : [];
+  if (escalations.length) return refuse(`${who}: ${escalations.map((e) => e.detail).join('; ')}`, escalations);
+  if (rule.id === 'ContainerExec') {
+    const user = field(input.body, 'User');
+    if (user !== undefined && user !== null && user !== '') return refuse(`${who} runs commands as the container's own user only`);
+  }
+  return { ...base, action: 'allow', reasons: [], escalations: [] };
+}
+
 export function decide(input: DecideInput): Decision {
   const match = input.match ?? matchRoute(input.method, input.target.path);
+  if (input.identity === 'sidecar') return decideForSidecar(input, match);
   const { rule } = match;
   const reasons: string[] = [];
   const override = FIXED_RULES.has(rule.id) ? undefined : input.policy.rules[rule.id];

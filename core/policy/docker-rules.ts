@@ -30,6 +30,11 @@ export interface DockerRule {
   inspect?: Inspect;
   /** why the rule is what it is, where it is not obvious */
   why?: string;
+  /**
+   * What a sidecar's read-only proxy identity may call (its verifiers' needs, nothing more): `own` only on its
+   * worker's container (for execs: an exec in that container), `any` on any target. Absent: refused to sidecars.
+   */
+  sidecar?: 'own' | 'any';
 }
 
 const R = (
@@ -42,16 +47,22 @@ const R = (
 ): DockerRule => ({ id, method, path, action, verb, read: method === 'GET' || method === 'HEAD', ...extra });
 
 const C = { object: 'container' as const };
+/** on the sidecar identity: its worker's container only */
+const OWN = { sidecar: 'own' as const };
 const I = { object: 'image' as const };
 
 export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   // containers (moby api/server/router/container)
-  R('ContainerArchiveInfo', 'HEAD', '/containers/{name:.*}/archive', 'allow', 'stat a path in container', C),
+  R('ContainerArchiveInfo', 'HEAD', '/containers/{name:.*}/archive', 'allow', 'stat a path in container', { ...C, ...OWN }),
   R('ContainerList', 'GET', '/containers/json', 'allow', 'list containers'),
   R('ContainerExport', 'GET', '/containers/{name:.*}/export', 'approve', 'export the filesystem of container', { ...C, why: 'copies data out' }),
-  R('ContainerChanges', 'GET', '/containers/{name:.*}/changes', 'allow', 'list changes in container', C),
-  R('ContainerInspect', 'GET', '/containers/{name:.*}/json', 'allow', 'inspect container', C),
-  R('ContainerTop', 'GET', '/containers/{name:.*}/top', 'allow', 'list processes of container', C),
+  R('ContainerChanges', 'GET', '/containers/{name:.*}/changes', 'allow', 'list changes in container', { ...C, ...OWN }),
+  R('ContainerInspect', 'GET', '/containers/{name:.*}/json', 'allow', 'inspect container', {
+    ...C,
+    sidecar: 'any',
+    why: 'container_running claims name containers the worker started; its own socket may inspect them too',
+  }),
+  R('ContainerTop', 'GET', '/containers/{name:.*}/top', 'allow', 'list processes of container', { ...C, ...OWN }),
   R('ContainerLogs', 'GET', '/containers/{name:.*}/logs', 'allow', 'read logs of container', C),
   R('ContainerStats', 'GET', '/containers/{name:.*}/stats', 'allow', 'read stats of container', C),
   R('ContainerAttachWebsocket', 'GET', '/containers/{name:.*}/attach/ws', 'allow', 'attach (websocket) to container', {
@@ -59,8 +70,8 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
     read: false,
     why: 'writes to the container stdin: a write, refused during lockdown',
   }),
-  R('ExecInspect', 'GET', '/exec/{id:.*}/json', 'allow', 'inspect exec', { object: 'exec' }),
-  R('ContainerArchive', 'GET', '/containers/{name:.*}/archive', 'approve', 'copy files out of container', { ...C, why: 'copies data out' }),
+  R('ExecInspect', 'GET', '/exec/{id:.*}/json', 'allow', 'inspect exec', { object: 'exec', ...OWN }),
+  R('ContainerArchive', 'GET', '/containers/{name:.*}/archive', 'approve', 'copy files out of container', { ...C, ...OWN, why: 'copies data out' }),
   R('ContainerCreate', 'POST', '/containers/create', 'allow', 'create container', { inspect: 'container-create' }),
   R('ContainerKill', 'POST', '/containers/{name:.*}/kill', 'approve', 'kill container', C),
   R('ContainerPause', 'POST', '/containers/{name:.*}/pause', 'approve', 'pause container', C),
@@ -76,9 +87,14 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   R('ContainerResize', 'POST', '/containers/{name:.*}/resize', 'allow', 'resize the tty of container', C),
   R('ContainerAttach', 'POST', '/containers/{name:.*}/attach', 'allow', 'attach to container', C),
   R('ContainerCopy', 'POST', '/containers/{name:.*}/copy', 'approve', 'copy files out of container (legacy)', C),
-  R('ContainerExec', 'POST', '/containers/{name:.*}/exec', 'approve', 'run a command in container', { ...C, inspect: 'exec-create' }),
+  R('ContainerExec', 'POST', '/containers/{name:.*}/exec', 'approve', 'run a command in container', {
+    ...C,
+    ...OWN,
+    inspect: 'exec-create',
+  }),
   R('ExecStart', 'POST', '/exec/{name:.*}/start', 'allow', 'start exec', {
     object: 'exec',
+    ...OWN,
     why: 'creating the exec needed approval; starting it runs what was approved',
   }),
   R('ExecResize', 'POST', '/exec/{name:.*}/resize', 'allow', 'resize exec tty', { object: 'exec' }),
@@ -104,11 +120,11 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   R('ImageDelete', 'DELETE', '/images/{name:.*}', 'approve', 'remove image', I),
 
   // system
-  R('SystemPingHead', 'HEAD', '/_ping', 'allow', 'ping'),
-  R('SystemPing', 'GET', '/_ping', 'allow', 'ping'),
+  R('SystemPingHead', 'HEAD', '/_ping', 'allow', 'ping', { sidecar: 'any' }),
+  R('SystemPing', 'GET', '/_ping', 'allow', 'ping', { sidecar: 'any' }),
   R('SystemEvents', 'GET', '/events', 'allow', 'follow events'),
   R('SystemInfo', 'GET', '/info', 'allow', 'show system info'),
-  R('SystemVersion', 'GET', '/version', 'allow', 'show version'),
+  R('SystemVersion', 'GET', '/version', 'allow', 'show version', { sidecar: 'any' }),
   R('SystemDataUsage', 'GET', '/system/df', 'allow', 'show disk usage'),
   R('SystemAuth', 'POST', '/auth', 'allow', 'check registry credentials'),
 
