@@ -31,7 +31,8 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
   const box = await startWorkerBox('load');
   const prefix = `wgmtest-${randomBytes(4).toString('hex')}`;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wgmtest-load-'));
-  const common = { databaseUrl: relay.url, container: box.name, busPrefix: prefix, auditor: { sweepMs: 300, leaseMs: 3_000, concurrency: 8 } };
+  // Only the sidecars' store is cut; their proxy identity keeps its own connection.
+  const common = { databaseUrl: relay.url, proxyDatabaseUrl: database.url, container: box.name, busPrefix: prefix, auditor: { sweepMs: 300, leaseMs: 3_000, concurrency: 8 } };
   let a: SidecarEnv = await startSidecarEnv({ ...common, dir: path.join(root, 'a') });
   const b: SidecarEnv = await startSidecarEnv({ ...common, dir: path.join(root, 'b') });
   const verifiedEvents: BusEvent[] = [];

@@ -133,17 +133,43 @@ async function freePort(): Promise<number> {
 
 t.test('wingman sidecar: refuses to start without its settings, serves, stops cleanly', async (t) => {
   const env = testEnv();
-  const base = { ...process.env, DATABASE_URL: tdb.url, REDIS_URL: env.redisUrl, WINGMAN_UPSTREAM: env.dockerHost, WINGMAN_LOG_LEVEL: 'silent', WINGMAN_DATA_DIR: path.join(dir, 'sc-data') };
+  // The sidecar reaches Docker only through its proxy identity: the test's proxy serves w8 and w9.
+  const base = {
+    ...process.env,
+    DATABASE_URL: tdb.url,
+    REDIS_URL: env.redisUrl,
+    WINGMAN_UPSTREAM: env.dockerHost,
+    WINGMAN_SOCKET_DIR: sc.config.socketDir,
+    WINGMAN_LOG_LEVEL: 'silent',
+    WINGMAN_DATA_DIR: path.join(dir, 'sc-data'),
+  };
+  const userBox = await startWorkerBox('run-u1000', ['--user', '1000']);
+  t.teardown(() => userBox.remove());
+  const workers = new Workers(sc.db, sc.bus);
+  await workers.add('w8', box.name); // runs as root, like this test
+  await workers.add('w9', userBox.name); // runs as uid 1000
+  for (const w of ['w8', 'w9']) await sc.proxy!.addWorker(w);
+
   const noWorker = await run(process.execPath, [BIN, 'sidecar'], { ...base, WINGMAN_WORKER_CONTAINER: box.name });
   t.equal(noWorker.code, 1);
   t.match(noWorker.stderr, /needs WINGMAN_WORKER/);
   const noDb = await run(process.execPath, [BIN, 'sidecar'], { ...base, DATABASE_URL: '', WINGMAN_WORKER: 'w9', WINGMAN_WORKER_CONTAINER: box.name });
   t.equal(noDb.code, 1);
   t.match(noDb.stderr, /DATABASE_URL/);
+  const rawSocket = await run(process.execPath, [BIN, 'sidecar'], { ...base, WINGMAN_WORKER: 'w9', WINGMAN_WORKER_CONTAINER: userBox.name, WINGMAN_SIDECAR_SOCKET: env.dockerHost });
+  t.equal(rawSocket.code, 1);
+  t.match(rawSocket.stderr, /own proxy identity, never the engine socket/);
+  const asRoot = await run(process.execPath, [BIN, 'sidecar'], { ...base, WINGMAN_WORKER: 'w9', WINGMAN_WORKER_CONTAINER: userBox.name });
+  t.equal(asRoot.code, 1, 'root is refused');
+  t.match(asRoot.stderr, /must not run as root/);
+  const sameUid = await run(process.execPath, [BIN, 'sidecar'], { ...base, WINGMAN_WORKER: 'w8', WINGMAN_WORKER_CONTAINER: box.name, WINGMAN_SIDECAR_ALLOW_ROOT: 'true' });
+  t.equal(sameUid.code, 1, "the worker's uid is refused");
+  t.match(sameUid.stderr, /runs as uid 0, the same as its worker's container/);
 
   const port = await freePort();
   const child = spawn(process.execPath, [BIN, 'sidecar'], {
-    env: { ...base, WINGMAN_WORKER: 'w9', WINGMAN_WORKER_CONTAINER: box.name, WINGMAN_SIDECAR_PORT: String(port) },
+    // Root only because this test runs as root (a different uid from its worker's, which the sidecar checks).
+    env: { ...base, WINGMAN_WORKER: 'w9', WINGMAN_WORKER_CONTAINER: userBox.name, WINGMAN_SIDECAR_PORT: String(port), WINGMAN_SIDECAR_ALLOW_ROOT: 'true' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -163,7 +189,7 @@ t.test('wingman sidecar: refuses to start without its settings, serves, stops cl
   t.match(await check.json(), { approved: true });
   const r = await wingman(['run', '--instruction', good, '--', 'true'], { WINGMAN_SIDECAR_URL: url });
   t.equal(r.code, 0, 'wingman run against the real sidecar process');
-  const rows = (await sc.db.query(`SELECT worker FROM docker_audit WHERE worker = 'w9'`)).rows;
+  const rows = (await sc.db.query(`SELECT worker FROM docker_audit WHERE worker = 'w9' AND route = 'wingman run'`)).rows;
   t.equal(rows.length, 1, 'recorded under the sidecar\'s own worker');
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'SIGTERM: clean exit');

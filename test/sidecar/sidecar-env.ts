@@ -15,6 +15,10 @@ import { createMetrics } from '../../core/metrics.js';
 import type { Db } from '../../core/store/db.js';
 import { PgDb } from '../../core/store/pg-db.js';
 import { buildSidecar, type SidecarApp, type SidecarOptions } from '../../sidecar/app.js';
+import { buildProxy, type ProxyApp } from '../../proxy/app.js';
+import { EMPTY_POLICY } from '../../core/policy/policy-file.js';
+import { Workers } from '../../core/workers/workers.js';
+import { MemoryLockMirror } from '../../core/lockdown/lock-mirror.js';
 import { docker, dockerOk, dockerSocketPath, testEnv, testLabels, testName, TEST_IMAGE, type DockerResult } from '../helpers/env.js';
 
 export interface WorkerBox {
@@ -51,6 +55,8 @@ export function testDocker(): Dockerode {
 
 export interface SidecarEnv {
   app: SidecarApp;
+  /** the proxy whose sidecar identity the verifiers use (absent with docker: 'engine') */
+  proxy: ProxyApp | undefined;
   url: string;
   config: Config;
   db: Db;
@@ -73,6 +79,13 @@ export interface SidecarEnvOptions {
   testTimeoutMs?: number;
   /** keep the data dir on close (restart tests) */
   keepDir?: boolean;
+  /**
+   * How the verifiers reach Docker: through the sidecar's own proxy identity, as deployed (default; a proxy is
+   * built for the test and the worker's container registered), or straight to the engine.
+   */
+  docker?: 'proxy' | 'engine';
+  /** the proxy's store (default databaseUrl): a test that cuts the sidecar's store may keep the proxy's */
+  proxyDatabaseUrl?: string;
 }
 
 export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv> {
@@ -85,19 +98,35 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
     WINGMAN_WORKER: o.worker ?? 'w1',
     WINGMAN_WORKER_CONTAINER: o.container,
     WINGMAN_UPSTREAM: env.dockerHost,
+    WINGMAN_SOCKET_DIR: path.join(dir, 's'),
     WINGMAN_LOG_LEVEL: process.env.WGMTEST_LOG_LEVEL ?? 'silent',
   });
   const log = o.log ?? createLogger({ level: config.logLevel, name: 'sidecar-test' });
   const db = new PgDb({ url: o.databaseUrl, log });
   const prefix = o.busPrefix ?? `wgmtest-${randomBytes(4).toString('hex')}`;
   const bus: Bus = o.bus === 'memory' ? new MemoryBus({ log }) : new RedisBus({ url: env.redisUrl, prefix, log });
+  let proxy: ProxyApp | undefined;
+  let dockerHandle = testDocker();
+  if (o.docker !== 'engine') {
+    // The proxy gets its own store handle: a test that closes or restarts the sidecar's must not take it along.
+    const proxyDb = new PgDb({ url: o.proxyDatabaseUrl ?? o.databaseUrl, log });
+    proxy = await buildProxy({ config, db: proxyDb, bus: new MemoryBus({ log }), log, metrics: createMetrics({ defaults: false }), policy: EMPTY_POLICY, lockMirror: new MemoryLockMirror() });
+    const closeProxy = proxy.close.bind(proxy);
+    proxy.close = async () => {
+      await closeProxy();
+      await proxyDb.close();
+    };
+    await new Workers(proxyDb, new MemoryBus({ log })).add(config.worker!, o.container);
+    await proxy.addWorker(config.worker!);
+    dockerHandle = new Dockerode({ socketPath: proxy.sidecarSocketPath(config.worker!) });
+  }
   const app = await buildSidecar({
     config,
     db,
     bus,
     log,
     metrics: createMetrics({ defaults: false }),
-    docker: testDocker(),
+    docker: dockerHandle,
     auditor: { sweepMs: 500, leaseMs: 4_000, ...o.auditor },
     testTimeoutMs: o.testTimeoutMs ?? 60_000,
   });
@@ -122,6 +151,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
   let closed = false;
   return {
     app,
+    proxy,
     url,
     config,
     db,
@@ -133,6 +163,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
       if (closed) return;
       closed = true;
       await app.close().catch(() => undefined);
+      await proxy?.close().catch(() => undefined);
       await bus.close().catch(() => undefined);
       await db.close().catch(() => undefined);
       if (o.bus !== 'memory' && !o.busPrefix) await dropRedisPrefix(prefix);
