@@ -18,7 +18,8 @@ const HELP = `usage: wingman <command>
   approvals [--status S]   list approvals (default: pending)
   approve <id> [--note T]  approve a held Docker call
   deny <id> [--note T]     deny a held Docker call
-  workers [add <name>]     list workers, or add one (creates its proxy socket)
+  workers [add <name> [--container C]]
+                           list workers, or add one (creates its proxy sockets; C: its container)
   lockdown <worker> --why T  lock a worker down by hand (Docker calls refused, container paused)
   unlock <worker> [--why T]  release a locked-down worker
   validate [--json] [--test-results FILE] [--staged] PATH...
@@ -175,9 +176,13 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'workers': {
       if (args[0] === 'add') {
-        const r = await callControl(config, 'POST', '/workers', { name: args[1] ?? '' });
+        // --container <name|id>: the worker's container (what lockdown pauses and its sidecar may read)
+        const at = args.indexOf('--container');
+        const container = at > 0 ? args[at + 1] : undefined;
+        if (at > 0 && !container) return fail('--container needs a container name or id');
+        const r = await callControl(config, 'POST', '/workers', { name: args[1] ?? '', ...(container ? { container } : {}) });
         if (r.status !== 201) return fail(r.json.message);
-        console.log(`${r.json.worker.name}  socket ${r.json.socket}`);
+        console.log(`${r.json.worker.name}  socket ${r.json.socket}  sidecar socket ${r.json.sidecar_socket}`);
         return 0;
       }
       const r = await callControl(config, 'GET', '/workers');

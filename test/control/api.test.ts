@@ -83,6 +83,14 @@ t.test('POST /workers creates a socket only the proxy user can open', async (t) 
   t.equal(ps.code, 0, ps.stderr);
   const list = await w.cli(['workers']);
   t.match(list.stdout, /w-api\.1/);
+  const added = await w.cli(['workers', 'add', 'w-api.2', '--container', 'wgmtest-api-box']);
+  t.equal(added.code, 0, added.stderr);
+  t.match(added.stdout, /w-api\.2 {2}socket .*\/w-api\.2\/docker\.sock {2}sidecar socket .*\/_sidecar\/w-api\.2\/docker\.sock/);
+  const row = await w.db.query<{ container: string }>(`SELECT container FROM workers WHERE name = 'w-api.2'`);
+  t.equal(row.rows[0]?.container, 'wgmtest-api-box', 'its container is registered');
+  const noArg = await w.cli(['workers', 'add', 'w-api.3', '--container']);
+  t.equal(noArg.code, 1);
+  t.match(noArg.stderr, /--container needs a container name or id/);
   await w.proxy.audit.flush();
   const audit = await w.control.server.inject({ method: 'GET', url: '/audit/docker?worker=w-api.1', headers: auth() });
   t.ok(audit.json().audit.length > 0, 'its calls are in the audit, by worker');
