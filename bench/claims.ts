@@ -1,6 +1,8 @@
 // Claim verification against a real busybox worker container, two ways:
 //  1. one at a time: POST /verify with a claim body (logged, verified synchronously), per type: p50/p99 of the
-//     verification time the auditor records (verdicts.duration_ms) and of the whole HTTP call;
+//     verification time the auditor records (verdicts.duration_ms) and of the whole HTTP call, through the sidecar's
+//     proxy identity (as deployed), against a baseline in the same run: a second sidecar talking to the engine
+//     directly (the ratio is what the identity costs);
 //  2. under load: claims of every type logged through /log_claim by several clients and verified by the background
 //     auditor: logging rate, time until all are verified, and per type the verification p50/p99 and log→verdict p50.
 // Run: npm run bench -- claims [claims per type] [concurrency]
@@ -18,6 +20,7 @@ async function main() {
   const tdb = await migratedTestDb();
   const box = await startWorkerBox('bench');
   const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, auditor: { concurrency: C, sweepMs: 200 } });
+  const direct = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, docker: 'engine', auditor: { enabled: false } });
   try {
     await box.sh('mkdir -p /work/out && echo before > /work/before.txt');
     await new Promise((r) => setTimeout(r, 30));
@@ -41,24 +44,39 @@ async function main() {
       ['tests_passed', { type: 'tests_passed', total: 12 }, Math.max(5, Math.floor(PER_TYPE / 5))],
       ['compound (text)', { text: 'Created /work/out/app.txt and sleep is running' }, PER_TYPE],
     ];
-    console.log('one at a time (POST /verify with the claim, synchronous):');
-    console.log(`${'type'.padEnd(18)} ${'n'.padStart(4)} ${'verdict'.padEnd(8)} ${'verify p50'.padStart(11)} ${'verify p99'.padStart(11)} ${'HTTP p50'.padStart(11)} ${'HTTP p99'.padStart(11)}`);
-    for (const [name, body, n] of kinds) {
-      const count = Math.max(5, Math.min(30, Math.floor(n / 3)));
+    console.log('one at a time (POST /verify with the claim, synchronous), through the proxy identity vs straight to the engine:');
+    console.log(
+      `${'type'.padEnd(18)} ${'n'.padStart(4)} ${'verdict'.padEnd(8)} ${'verify p50'.padStart(11)} ${'verify p99'.padStart(11)} ${'HTTP p50'.padStart(11)} ${'HTTP p99'.padStart(11)} ${'direct p50'.padStart(11)} ${'ratio'.padStart(6)}`,
+    );
+    const measure = async (env: typeof sc, name: string, body: Record<string, unknown>, count: number) => {
       const verify: number[] = [];
       const http: number[] = [];
       const verdicts = new Set<string>();
       for (let i = 0; i < count; i++) {
         const s0 = performance.now();
-        const r = await sc.post('/verify', { ...body, instruction_id: id });
+        const r = await env.post('/verify', { ...body, instruction_id: id });
         http.push(performance.now() - s0);
         if (r.status !== 200) throw new Error(`/verify ${name}: ${r.status} ${JSON.stringify(r.json)}`);
         verify.push(r.json.duration_ms);
         verdicts.add(r.json.verdict);
       }
-      verify.sort((a, b) => a - b);
-      http.sort((a, b) => a - b);
-      console.log(`${name.padEnd(18)} ${String(count).padStart(4)} ${[...verdicts].join(',').padEnd(8)} ${fmt(q(verify, 0.5))} ms ${fmt(q(verify, 0.99))} ms ${fmt(q(http, 0.5))} ms ${fmt(q(http, 0.99))} ms`);
+      return { verify: verify.sort((a, b) => a - b), http: http.sort((a, b) => a - b), verdicts };
+    };
+    for (const [name, body, n] of kinds) {
+      const count = Math.max(5, Math.min(30, Math.floor(n / 3)));
+      // Interleaved halves so drift on a busy machine falls on both sides alike.
+      const a1 = await measure(sc, name, body, Math.ceil(count / 2));
+      const b1 = await measure(direct, name, body, Math.ceil(count / 2));
+      const a2 = await measure(sc, name, body, Math.floor(count / 2));
+      const b2 = await measure(direct, name, body, Math.floor(count / 2));
+      const verify = [...a1.verify, ...a2.verify].sort((x, y) => x - y);
+      const http = [...a1.http, ...a2.http].sort((x, y) => x - y);
+      const base = [...b1.verify, ...b2.verify].sort((x, y) => x - y);
+      const verdicts = new Set([...a1.verdicts, ...a2.verdicts]);
+      const same = [...verdicts].join() === [...new Set([...b1.verdicts, ...b2.verdicts])].join() ? '' : '  (verdicts differ!)';
+      console.log(
+        `${name.padEnd(18)} ${String(count).padStart(4)} ${[...verdicts].join(',').padEnd(8)} ${fmt(q(verify, 0.5))} ms ${fmt(q(verify, 0.99))} ms ${fmt(q(http, 0.5))} ms ${fmt(q(http, 0.99))} ms ${fmt(q(base, 0.5))} ms ${(q(verify, 0.5) / Math.max(q(base, 0.5), 0.001)).toFixed(2).padStart(6)}${same}`,
+      );
     }
     await sc.db.query(`SELECT 1`);
     const before = (await sc.db.query(`SELECT count(*)::int AS n FROM verdicts`)).rows[0].n as number;
@@ -101,6 +119,7 @@ async function main() {
       console.log(`${type.padEnd(18)} ${String(rs.length).padStart(5)} ${verdicts.padEnd(16)} ${fmt(q(d, 0.5))} ms ${fmt(q(d, 0.99))} ms ${fmt(q(e, 0.5), 0)} ms`);
     }
   } finally {
+    await direct.close();
     await sc.close();
     await box.remove();
     await tdb.drop();
