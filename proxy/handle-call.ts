@@ -144,7 +144,8 @@ export async function handleCall(
     });
 
     let action = decision.action;
-    if (deps.config.policyMode === 'shadow' && action !== 'allow') {
+    // Shadow mode is for rolling out worker policy; the sidecar identity is always enforced.
+    if (deps.config.policyMode === 'shadow' && action !== 'allow' && identity === 'worker') {
       ctx.would = action;
       action = 'allow';
     }

@@ -172,3 +172,16 @@ t.test('lockdown does not stop the verifiers; audit rows say which identity call
   t.ok(rows.some((r) => r.rule === 'ContainerExec' && r.decision === 'allow'));
   t.ok(rows.some((r) => r.rule === 'ContainerDelete' && r.decision === 'deny'));
 });
+
+t.test('shadow mode never opens the sidecar identity', async (t) => {
+  const s = await startWingman({ env: { WINGMAN_POLICY_MODE: 'shadow' } });
+  t.teardown(() => s.close());
+  await s.control.workers.add('w1', mine);
+  const shadowSc = new Dockerode({ socketPath: s.proxy.sidecarSocketPath('w1') });
+  t.equal(await statusOf(() => shadowSc.getContainer(other).top()), 403, 'another container stays closed');
+  t.equal(await statusOf(() => shadowSc.getContainer(mine).kill()), 403, 'no kill');
+  t.equal((await docker(['inspect', '-f', '{{.State.Status}}', mine])).stdout.trim(), 'running');
+  // ...while the worker's own socket does what shadow mode is for: forward and record what enforce would do.
+  const ls = await s.dockerAs('w1', ['ps', '-q']);
+  t.equal(ls.code, 0);
+});
