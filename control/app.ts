@@ -7,7 +7,7 @@ import { redactedOp } from '../core/approvals/operation.js';
 import { DockerAudit } from '../core/audit/docker-audit.js';
 import { JsonlSpool } from '../core/audit/jsonl-spool.js';
 import type { Bus } from '../core/bus/bus.js';
-import { SIDECAR_SOCKET_SUBDIR, type Config } from '../core/config.js';
+import { sidecarSocketPath, workerSocketPath, type Config } from '../core/config.js';
 import { describeOperation } from '../core/docker/describe-operation.js';
 import { NotFound } from '../core/docker/resolve.js';
 import { isWingmanError, wingmanError } from '../core/errors.js';
@@ -232,8 +232,8 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
       await bus.publish('worker.added', { worker: w.name }).catch(() => undefined);
       return reply.status(201).send({
         worker: w,
-        socket: path.join(config.socketDir, w.name, 'docker.sock'),
-        sidecar_socket: path.join(config.socketDir, SIDECAR_SOCKET_SUBDIR, w.name, 'docker.sock'),
+        socket: workerSocketPath(config.socketDir, w.name),
+        sidecar_socket: sidecarSocketPath(config.socketDir, w.name),
       });
     },
   );

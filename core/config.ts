@@ -8,6 +8,11 @@ const WORKER_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 /** Sidecar identities live beside the worker directories; `_` cannot start a worker name, so they never collide. */
 export const SIDECAR_SOCKET_SUBDIR = '_sidecar';
 
+/** A worker's proxy socket: `<socket dir>/<worker>/docker.sock` (the directory is what the worker gets mounted). */
+export const workerSocketPath = (socketDir: string, worker: string) => path.join(socketDir, worker, 'docker.sock');
+/** Its sidecar's read-only identity: `<socket dir>/_sidecar/<worker>/docker.sock`, outside the worker's directory. */
+export const sidecarSocketPath = (socketDir: string, worker: string) => path.join(socketDir, SIDECAR_SOCKET_SUBDIR, worker, 'docker.sock');
+
 const csv = (item: z.ZodString) =>
   z
     .string()
@@ -147,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const r = parsed.data;
   const dataDir = path.resolve(r.WINGMAN_DATA_DIR);
+  const socketDir = path.resolve(r.WINGMAN_SOCKET_DIR ?? path.join(dataDir, 'sockets'));
   const config: Config = {
     databaseUrl: r.DATABASE_URL,
     redisUrl: r.REDIS_URL,
@@ -154,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: r.WINGMAN_PORT,
     host: r.WINGMAN_HOST,
     upstreamSocket: r.WINGMAN_UPSTREAM.slice('unix://'.length),
-    socketDir: path.resolve(r.WINGMAN_SOCKET_DIR ?? path.join(dataDir, 'sockets')),
+    socketDir,
     workers: Object.freeze([...new Set(r.WINGMAN_WORKERS)]),
     approvalTimeoutS: r.WINGMAN_APPROVAL_TIMEOUT_S,
     apiToken: r.WINGMAN_API_TOKEN,
@@ -168,7 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       r.WINGMAN_SIDECAR_SOCKET !== undefined
         ? r.WINGMAN_SIDECAR_SOCKET.replace(/^unix:\/\//, '')
         : r.WINGMAN_WORKER !== undefined
-          ? path.join(path.resolve(r.WINGMAN_SOCKET_DIR ?? path.join(dataDir, 'sockets')), SIDECAR_SOCKET_SUBDIR, r.WINGMAN_WORKER, 'docker.sock')
+          ? sidecarSocketPath(socketDir, r.WINGMAN_WORKER)
           : undefined,
     sidecarGid: r.WINGMAN_SIDECAR_GID === undefined ? undefined : Number(r.WINGMAN_SIDECAR_GID),
     sidecarAllowRoot: r.WINGMAN_SIDECAR_ALLOW_ROOT === 'true' || r.WINGMAN_SIDECAR_ALLOW_ROOT === '1',

@@ -12,7 +12,7 @@ import { Grants } from '../core/approvals/grants.js';
 import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
 import { JsonlSpool } from '../core/audit/jsonl-spool.js';
 import type { Bus } from '../core/bus/bus.js';
-import { isWorkerName, SIDECAR_SOCKET_SUBDIR, type Config } from '../core/config.js';
+import { isWorkerName, SIDECAR_SOCKET_SUBDIR, sidecarSocketPath as sidecarSocketIn, workerSocketPath, type Config } from '../core/config.js';
 import { wingmanError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -78,10 +78,11 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
   };
   const servers = new Map<string, Array<{ server: http.Server; sockets: Set<Socket>; path: string }>>();
   fs.mkdirSync(config.socketDir, { recursive: true, mode: 0o755 });
-  const sidecarDir = path.join(config.socketDir, SIDECAR_SOCKET_SUBDIR);
+  // Traversable, like the socket dir: each sidecar's own directory below it is what is closed.
+  fs.mkdirSync(path.join(config.socketDir, SIDECAR_SOCKET_SUBDIR), { recursive: true, mode: 0o755 });
 
-  const socketPath = (name: string) => path.join(config.socketDir, name, 'docker.sock');
-  const sidecarSocketPath = (name: string) => path.join(sidecarDir, name, 'docker.sock');
+  const socketPath = (name: string) => workerSocketPath(config.socketDir, name);
+  const sidecarSocketPath = (name: string) => sidecarSocketIn(config.socketDir, name);
 
   async function listen(name: string, identity: Identity, sock: string) {
     const dir = path.dirname(sock);
@@ -140,7 +141,6 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
     try {
       servers.get(name)!.push(await listen(name, 'worker', socketPath(name)));
       // Its sidecar's read-only identity, outside the worker's directory (which is what the worker gets mounted).
-      fs.mkdirSync(sidecarDir, { recursive: true, mode: 0o755 });
       servers.get(name)!.push(await listen(name, 'sidecar', sidecarSocketPath(name)));
     } catch (err) {
       await removeWorker(name);

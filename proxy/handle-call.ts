@@ -245,7 +245,7 @@ async function sidecarTarget(
   deps: ProxyDeps,
   worker: string,
   match: RouteMatch,
-): Promise<{ own: boolean; path?: string } | undefined> {
+): Promise<{ own: boolean; path?: string }> {
   const { rule, params } = match;
   if (rule.sidecar !== 'own') return { own: false };
   let mine: string | undefined;

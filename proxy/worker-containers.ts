@@ -8,7 +8,7 @@ import type { Db } from '../core/store/db.js';
 const TTL_MS = 2_000;
 
 export class WorkerContainers {
-  private readonly cache = new Map<string, { id: string | undefined; at: number }>();
+  private readonly cache = new Map<string, { id: string; at: number }>();
 
   constructor(
     private readonly db: Db,

@@ -30,10 +30,11 @@ export function uidProblem(ownUid: number, allowRoot: boolean, worker: number | 
 
 /** Throws WGM_ERR_CONFIG_INVALID (naming the variables) when the sidecar may not run as this process's uid. */
 export async function assertSidecarUid(container: WorkerContainer, ownUid: number, allowRoot: boolean): Promise<void> {
-  const info = await container.info();
-  const name = info.user.split(':')[0] ?? '';
-  const passwd = name !== '' && !/^\d+$/.test(name) ? (await container.readFile('/etc/passwd', 1024 * 1024))?.content?.toString('utf8') : undefined;
-  const problem = uidProblem(ownUid, allowRoot, workerUid(info.user, passwd));
+  const { user } = await container.info();
+  let uid = workerUid(user, undefined);
+  // A name, not a number: only then is the container's own passwd read.
+  if (typeof uid !== 'number') uid = workerUid(user, (await container.readFile('/etc/passwd', 1024 * 1024))?.content?.toString('utf8'));
+  const problem = uidProblem(ownUid, allowRoot, uid);
   if (problem) {
     throw wingmanError('WGM_ERR_CONFIG_INVALID', problem, { variables: ['WINGMAN_WORKER_CONTAINER', 'WINGMAN_SIDECAR_ALLOW_ROOT'] });
   }

@@ -106,16 +106,12 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
   const prefix = o.busPrefix ?? `wgmtest-${randomBytes(4).toString('hex')}`;
   const bus: Bus = o.bus === 'memory' ? new MemoryBus({ log }) : new RedisBus({ url: env.redisUrl, prefix, log });
   let proxy: ProxyApp | undefined;
+  let proxyDb: Db | undefined;
   let dockerHandle = testDocker();
   if (o.docker !== 'engine') {
     // The proxy gets its own store handle: a test that closes or restarts the sidecar's must not take it along.
-    const proxyDb = new PgDb({ url: o.proxyDatabaseUrl ?? o.databaseUrl, log });
+    proxyDb = new PgDb({ url: o.proxyDatabaseUrl ?? o.databaseUrl, log });
     proxy = await buildProxy({ config, db: proxyDb, bus: new MemoryBus({ log }), log, metrics: createMetrics({ defaults: false }), policy: EMPTY_POLICY, lockMirror: new MemoryLockMirror() });
-    const closeProxy = proxy.close.bind(proxy);
-    proxy.close = async () => {
-      await closeProxy();
-      await proxyDb.close();
-    };
     await new Workers(proxyDb, new MemoryBus({ log })).add(config.worker!, o.container);
     await proxy.addWorker(config.worker!);
     dockerHandle = new Dockerode({ socketPath: proxy.sidecarSocketPath(config.worker!) });
@@ -164,6 +160,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
       closed = true;
       await app.close().catch(() => undefined);
       await proxy?.close().catch(() => undefined);
+      await proxyDb?.close().catch(() => undefined);
       await bus.close().catch(() => undefined);
       await db.close().catch(() => undefined);
       if (o.bus !== 'memory' && !o.busPrefix) await dropRedisPrefix(prefix);
