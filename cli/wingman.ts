@@ -20,6 +20,10 @@ const HELP = `usage: wingman <command>
   deny <id> [--note T]     deny a held Docker call
   workers [add <name> [--container C]]
                            list workers, or add one (creates its proxy sockets; C: its container)
+  workers show <worker>    a worker's lock state and the Docker objects it owns
+  workers adopt <worker> <kind> <name|id>... [--force]
+                           make existing objects a worker's own (kind: container, volume, network, image;
+                           --force moves them from another worker)
   lockdown <worker> --why T  lock a worker down by hand (Docker calls refused, container paused)
   unlock <worker> [--why T]  release a locked-down worker
   validate [--json] [--test-results FILE] [--staged] PATH...
@@ -94,6 +98,34 @@ function printApprovals(list: any[]): void {
   }
   for (const a of list) {
     console.log(`${a.id}  ${a.status.padEnd(9)} ${a.worker.padEnd(12)} ${a.rule.padEnd(18)} ${a.summary}  (expires ${a.expires_at})`);
+  }
+}
+
+/** Engine ids (64 hex) as `docker ps` shows them; names and image references as they are. */
+function shortId(id: string): string {
+  return /^(sha256:)?[0-9a-f]{64}$/.test(id) ? id.replace(/^sha256:/, '').slice(0, 12) : id;
+}
+
+function printWorkerObjects(w: any, objects: any[]): void {
+  console.log(
+    w.locked
+      ? `${w.name}  LOCKED (${w.locked_reason})${w.locked_by ? ` by ${w.locked_by}` : ''}${w.locked_at ? ` at ${w.locked_at}` : ''}`
+      : `${w.name}  not locked`,
+  );
+  if (objects.length === 0) {
+    console.log('owns no objects');
+    return;
+  }
+  const rows = objects.map((o) => [o.kind, shortId(o.id), o.name ?? '-', o.source]);
+  const width = (i: number) => Math.max(...rows.map((r) => r[i]!.length));
+  const widths = [width(0), width(1), width(2)];
+  let kind: string | undefined;
+  for (const r of rows) {
+    if (r[0] !== kind) {
+      kind = r[0];
+      console.log(`${kind}s:`);
+    }
+    console.log(`  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')}`);
   }
 }
 
@@ -185,6 +217,31 @@ export async function main(argv: string[]): Promise<number> {
         console.log(`${r.json.worker.name}  socket ${r.json.socket}  sidecar socket ${r.json.sidecar_socket}`);
         return 0;
       }
+      if (args[0] === 'adopt') {
+        const force = args.includes('--force');
+        const rest = args.filter((a) => a !== '--force');
+        const by = flag(rest, '--by') ?? me;
+        const [, worker, kind, ...refs] = rest;
+        if (!worker || !kind || refs.length === 0) return fail('usage: wingman workers adopt <worker> <kind> <name|id>... [--force]');
+        const kinds = ['container', 'volume', 'network', 'image'];
+        if (!kinds.includes(kind)) return fail(`unknown kind ${kind}: one of ${kinds.join(', ')}`);
+        const r = await callControl(config, 'POST', `/workers/${encodeURIComponent(worker)}/adopt`, { kind, refs, by, ...(force ? { force } : {}) });
+        if (r.status !== 200) return fail(r.json.message);
+        for (const o of r.json.adopted) {
+          const note = o.already_owned ? ' (already its own)' : o.previous_owner ? ` (was ${o.previous_owner}'s)` : '';
+          console.log(`adopted ${o.kind} ${shortId(o.id)} (${o.name}) for ${r.json.worker ?? worker}${note}`);
+        }
+        return 0;
+      }
+      if (args[0] === 'show') {
+        const worker = args[1];
+        if (!worker) return fail('usage: wingman workers show <worker>');
+        const r = await callControl(config, 'GET', `/workers/${encodeURIComponent(worker)}/objects`);
+        if (r.status !== 200) return fail(r.json.message);
+        printWorkerObjects(r.json.worker, r.json.objects);
+        return 0;
+      }
+      if (args.length > 0) return fail(`unknown workers command ${args[0]} (add, show, adopt)`);
       const r = await callControl(config, 'GET', '/workers');
       if (r.status !== 200) return fail(r.json.message);
       for (const w of r.json.workers) console.log(`${w.name}${w.locked ? `  LOCKED (${w.locked_reason})` : ''}`);

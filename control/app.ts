@@ -21,6 +21,8 @@ import { tokenMatches } from './api-auth.js';
 import { ExpirySweeper } from './expiry-sweeper.js';
 import { registerGrants } from './grants-routes.js';
 import { registerLockdownRoutes } from './lockdown-routes.js';
+import { registerOwnershipRoutes } from './ownership-routes.js';
+import { Ownership } from '../core/ownership/ownership.js';
 import { DockerodeWorkerContainer } from '../core/claims/dockerode-worker-container.js';
 import { Instructions } from '../core/instructions/instructions.js';
 import { OutputValidations } from '../core/validation/output-validations.js';
@@ -66,6 +68,7 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   const { config, db, bus, log, metrics, policy, apiToken } = opts;
   const approvals = new Approvals(db, bus);
   const workers = new Workers(db, bus);
+  const ownership = new Ownership(db);
   const docker = new Dockerode({ socketPath: config.upstreamSocket });
   const audit = new DockerAudit(db, new JsonlSpool(path.join(config.dataDir, 'spool', 'control-audit.jsonl')), log);
   const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix);
@@ -257,6 +260,8 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   );
 
   registerLockdownRoutes(server, { lockdowns, workers });
+  // Ops adopt existing engine objects for a worker and list what it owns (the store is the truth: core/ownership/).
+  registerOwnershipRoutes(server, { db, docker, workers, ownership, configured: config.workers });
   registerValidationRoute(server, {
     source: 'api',
     validations: new OutputValidations(db, bus, approvals, config.approvalTimeoutS, metrics),

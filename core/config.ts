@@ -59,6 +59,7 @@ const schema = z.object({
   WINGMAN_POLICY_FILE: optional,
   WINGMAN_POLICY_MODE: z.enum(['enforce', 'shadow']).default('enforce'),
   WINGMAN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  WINGMAN_MAX_PENDING_PER_WORKER: z.coerce.number().int().min(1).max(10_000).default(10),
   WINGMAN_WORKER: optional.refine((s) => s === undefined || WORKER_NAME.test(s), { message: 'invalid worker name' }),
   WINGMAN_WORKER_CONTAINER: optional,
   WINGMAN_SIDECAR_PORT: port(8787),
@@ -106,6 +107,8 @@ export interface Config {
   readonly policyFile: string | undefined;
   readonly policyMode: 'enforce' | 'shadow';
   readonly maxBodyBytes: number;
+  /** held calls one worker may have waiting at once; more get 429 */
+  readonly maxPendingPerWorker: number;
   readonly worker: string | undefined;
   readonly workerContainer: string | undefined;
   readonly sidecarPort: number;
@@ -167,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     policyFile: r.WINGMAN_POLICY_FILE,
     policyMode: r.WINGMAN_POLICY_MODE,
     maxBodyBytes: r.WINGMAN_MAX_BODY_BYTES,
+    maxPendingPerWorker: r.WINGMAN_MAX_PENDING_PER_WORKER,
     worker: r.WINGMAN_WORKER,
     workerContainer: r.WINGMAN_WORKER_CONTAINER,
     sidecarPort: r.WINGMAN_SIDECAR_PORT,

@@ -22,6 +22,7 @@ import { Workers } from '../core/workers/workers.js';
 import { createForwarder } from './forward.js';
 import { handleCall, type Identity, type ProxyDeps } from './handle-call.js';
 import { WorkerContainers } from './worker-containers.js';
+import { Ownership } from '../core/ownership/ownership.js';
 import { LockState } from './lock-state.js';
 import { openLockMirror, type LockMirror } from '../core/lockdown/lock-mirror.js';
 import { rejectSocket } from './reject.js';
@@ -75,6 +76,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
     lockState,
     sensitivePaths: [config.socketDir, config.dataDir, config.upstreamSocket],
     workerContainers: new WorkerContainers(db, docker),
+    ownership: new Ownership(db),
   };
   const servers = new Map<string, Array<{ server: http.Server; sockets: Set<Socket>; path: string }>>();
   fs.mkdirSync(config.socketDir, { recursive: true, mode: 0o755 });

@@ -1,6 +1,7 @@
 // The one adapter around http-proxy (unmaintained since 2020, so it stays behind this file). We handle the
 // response ourselves: http-proxy's web() does not flush response headers early, and `docker run` waits for the
 // headers of /containers/{id}/wait before it starts the container. No timeouts: logs/events/attach are streams.
+import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import httpProxy from 'http-proxy';
@@ -12,11 +13,37 @@ export interface ForwardResult {
   bytesOut: number;
   /** the client went away before the response finished */
   aborted: boolean;
+  /** the first bytes of the response body, when asked for (`capture`) */
+  captured?: Buffer;
+}
+
+export interface ForwardOpts {
+  path: string;
+  /** send exactly these bytes (with a Content-Length) instead of the request's */
+  body?: Buffer;
+  /** send this spooled file (the request's body, already read and hashed) */
+  bodyFile?: { path: string; bytes: number };
+  /** keep up to this many bytes of the response body (ids of created objects, `Loaded image:` lines) */
+  capture?: number;
+  /**
+   * Runs when the engine's answer is complete, before the client sees its end: what a create made is recorded
+   * before the client can use it in its next call.
+   */
+  beforeEnd?: (status: number, captured: Buffer | undefined) => Promise<void>;
+}
+
+/** A whole upstream answer, read before anything goes to the client (lists Wingman filters). */
+export interface Fetched {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: Buffer;
 }
 
 export interface Forwarder {
   /** Forward to `path`; with `body`, send exactly those bytes (with a Content-Length) instead of the request's. */
-  forward(req: IncomingMessage, res: ServerResponse, opts: { path: string; body?: Buffer }): Promise<ForwardResult>;
+  forward(req: IncomingMessage, res: ServerResponse, opts: ForwardOpts): Promise<ForwardResult>;
+  /** Ask the engine and read its whole (small, sized) answer; the caller writes the response. */
+  fetch(req: IncomingMessage, opts: { path: string; body?: Buffer }): Promise<Fetched>;
   close(): void;
 }
 
@@ -36,7 +63,7 @@ export function createForwarder(upstreamSocket: string): Forwarder {
   });
 
   return {
-    forward(req, res, { path, body }) {
+    forward(req, res, { path, body, bodyFile, capture, beforeEnd }) {
       return new Promise<ForwardResult>((resolve, reject) => {
         let settled = false;
         const settle = (fn: () => void) => {
@@ -52,6 +79,10 @@ export function createForwarder(upstreamSocket: string): Forwarder {
           delete req.headers['transfer-encoding'];
           req.headers['content-length'] = String(body.length);
           buffer = Readable.from(body.length ? [body] : []);
+        } else if (bodyFile !== undefined) {
+          delete req.headers['transfer-encoding'];
+          req.headers['content-length'] = String(bodyFile.bytes);
+          buffer = fs.createReadStream(bodyFile.path);
         }
         pending.set(res, (proxyRes) => {
           const status = proxyRes.statusCode ?? 502;
@@ -64,20 +95,64 @@ export function createForwarder(upstreamSocket: string): Forwarder {
           // A sized one goes out with its body, in one write.
           if (proxyRes.headers['content-length'] === undefined) res.flushHeaders();
           let bytesOut = 0;
-          proxyRes.on('data', (c: Buffer) => (bytesOut += c.length));
+          const kept: Buffer[] = [];
+          let keptBytes = 0;
+          proxyRes.on('data', (c: Buffer) => {
+            bytesOut += c.length;
+            if (capture && keptBytes < capture) {
+              kept.push(c.subarray(0, capture - keptBytes));
+              keptBytes += Math.min(c.length, capture - keptBytes);
+            }
+          });
           proxyRes.on('error', () => res.destroy());
-          res.on('finish', () => settle(() => resolve({ status, bytesOut, aborted: false })));
+          res.on('finish', () =>
+            settle(() => resolve({ status, bytesOut, aborted: false, ...(capture ? { captured: Buffer.concat(kept) } : {}) })),
+          );
           res.on('close', () => {
             if (!res.writableFinished) {
               proxyRes.destroy();
               settle(() => resolve({ status, bytesOut, aborted: true }));
             }
           });
-          proxyRes.pipe(res);
+          if (beforeEnd) {
+            // A sized answer is complete for the client with its last byte, so it is held back whole (these are
+            // small: ids of created objects); a stream ends with its last chunk, which res.end() writes.
+            const sized = proxyRes.headers['content-length'] !== undefined;
+            const held: Buffer[] = [];
+            if (sized) proxyRes.on('data', (c: Buffer) => held.push(c));
+            else proxyRes.pipe(res, { end: false });
+            proxyRes.on('end', () => {
+              void beforeEnd(status, capture ? Buffer.concat(kept) : undefined)
+                .catch(() => undefined)
+                .finally(() => res.end(sized ? Buffer.concat(held) : undefined));
+            });
+          } else proxyRes.pipe(res);
         });
         const options: httpProxy.ServerOptions & { buffer?: Readable } = {};
         if (buffer) options.buffer = buffer;
         proxy.web(req, res, options, (err) => settle(() => reject(err)));
+      });
+    },
+    fetch(req, { path, body }) {
+      return new Promise<Fetched>((resolve, reject) => {
+        const headers: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(req.headers)) {
+          if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'x-wingman-approval' && k !== 'content-length') headers[k] = v;
+        }
+        const payload = body ?? Buffer.alloc(0);
+        if (body !== undefined || req.method === 'POST' || req.method === 'PUT') headers['content-length'] = String(payload.length);
+        const up = http.request({ socketPath: upstreamSocket, agent, method: req.method, path, headers }, (proxyRes) => {
+          const chunks: Buffer[] = [];
+          proxyRes.on('data', (c: Buffer) => chunks.push(c));
+          proxyRes.on('error', reject);
+          proxyRes.on('end', () => {
+            const out: Record<string, string | string[]> = {};
+            for (const [k, v] of Object.entries(proxyRes.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+            resolve({ status: proxyRes.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
+          });
+        });
+        up.on('error', reject);
+        up.end(payload);
       });
     },
     close() {

@@ -27,6 +27,15 @@ import { reject, rejectSocket, type Rejection } from './reject.js';
 import { currentImageId, execContainerId, fillRoute, gatherFacts, NotFound, resolveParams } from '../core/docker/resolve.js';
 import type { WorkerContainers } from './worker-containers.js';
 import { forwardUpgrade } from './upgrade.js';
+import { QUERY_ONLY_INSPECT } from '../core/policy/docker-rules.js';
+import type { ObjectFacts } from '../core/policy/object-facts.js';
+import { gatherObjects } from '../core/docker/gather-objects.js';
+import { scopeQuery, stampBody, stampBuildQuery } from '../core/ownership/owner-label.js';
+import type { Ownership } from '../core/ownership/ownership.js';
+import { OPERATIVE_HEADERS } from '../core/approvals/operation.js';
+import { spoolBody, type SpooledBody } from './spool-body.js';
+import { afterForward, filterListed, needsAfter, needsCapture, needsFiltering } from './owned-results.js';
+import path from 'node:path';
 
 /** Only these endpoints hijack the connection in dockerd; an Upgrade header anywhere else is refused. */
 const HIJACK_RULES = new Set(['ContainerAttach', 'ExecStart', 'ContainerAttachWebsocket']);
@@ -48,6 +57,8 @@ export interface ProxyDeps {
   sensitivePaths: readonly string[];
   /** each worker's registered container, as an id (for the sidecar identity) */
   workerContainers: WorkerContainers;
+  /** who owns which object (the store's word) */
+  ownership: Ownership;
 }
 
 export type CallIo = { kind: 'http'; res: ServerResponse } | { kind: 'upgrade'; socket: Duplex; head: Buffer };
@@ -76,6 +87,26 @@ function isJsonRequest(req: IncomingMessage): boolean {
   return /^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? '');
 }
 
+/**
+ * Go's Request.ParseForm reads an urlencoded body (and FormValue a multipart one) ahead of the query, so such a
+ * body can change what a call does after it was decided on its query. The media type is compared as Go's
+ * mime.ParseMediaType sees it (parameters dropped, trimmed, lower case).
+ */
+function isFormBody(req: IncomingMessage): boolean {
+  const media = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  return media === 'application/x-www-form-urlencoded' || media === 'multipart/form-data';
+}
+
+/** The headers dockerd acts on, as sent: they are part of what an approval is bound to. */
+function operativeHeaders(req: IncomingMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const h of OPERATIVE_HEADERS) {
+    const v = req.headers[h];
+    if (typeof v === 'string') out[h] = v;
+  }
+  return out;
+}
+
 /** The socket a call arrived on says who is calling: the worker, or its sidecar's read-only identity. */
 export type Identity = 'worker' | 'sidecar';
 
@@ -90,8 +121,9 @@ export async function handleCall(
   const method = (req.method ?? 'GET').toUpperCase();
   const ctx: AuditCtx = { route: 'invalid', rule: 'Invalid', path: (req.url ?? '').slice(0, 512), bytesIn: 0, identity };
   let decisionLabel = 'deny';
+  let spooled: SpooledBody | undefined;
   try {
-    const target = normalizeTarget(req.url ?? '');
+    let target = normalizeTarget(req.url ?? '');
     ctx.path = target.path.slice(0, 512);
     const match = matchRoute(method, target.path);
     ctx.route = match.route;
@@ -106,24 +138,66 @@ export async function handleCall(
       }
     }
 
+    if (hasBody(req) && isFormBody(req)) {
+      throw refusal(
+        415,
+        'WGM_ERR_PROXY_UNSUPPORTED_BODY',
+        'form-encoded and multipart bodies are not accepted: dockerd reads them ahead of the query, after the decision (send the parameters in the query)',
+        'invalid',
+      );
+    }
+
+    // Lists, prunes and event streams see only the worker's own objects; builds are labelled as its own. The
+    // query decided on is the query forwarded.
+    if (identity === 'worker') {
+      target = { ...target, query: scopeQuery(match.rule.scope, target.query, worker) };
+      if (match.rule.id === 'ImageBuild') target = { ...target, query: stampBuildQuery(target.query, worker) };
+    }
+
     // Bodies that can change what the call does are read whole, parsed as Go will parse them, and the canonical
     // form is what we decide on and what we forward. Tar streams (build context, archives, image loads) are not.
     let body: JVal | undefined;
     let bodyBuf: Buffer | undefined;
-    const inspectsBody = match.rule.inspect !== undefined && match.rule.inspect !== 'build-query';
-    if (io.kind === 'http' && hasBody(req) && (inspectsBody || (match.rule.action !== 'allow' && isJsonRequest(req)))) {
+    const inspectsBody = match.rule.inspect !== undefined && !QUERY_ONLY_INSPECT.has(match.rule.inspect);
+    const jsonRead = match.rule.action !== 'allow' || needsCapture(match.rule.id);
+    if (io.kind === 'http' && hasBody(req) && (inspectsBody || (jsonRead && isJsonRequest(req)))) {
       const raw = await readBody(req, deps.config.maxBodyBytes);
       ctx.bytesIn = raw.length;
       if (raw.toString('latin1').trim() === '') bodyBuf = Buffer.alloc(0);
-      else {
-        body = parseGoJson(raw);
-        bodyBuf = Buffer.from(toJson(body));
+      else body = parseGoJson(raw);
+    }
+    // Creates carry the owner label (a worker's own label under that key is replaced).
+    if (identity === 'worker' && io.kind === 'http') {
+      const stamped = stampBody(match.rule.id, body, worker);
+      if (stamped !== body) {
+        body = stamped;
+        req.headers['content-type'] = 'application/json';
       }
     }
+    if (body !== undefined) bodyBuf = Buffer.from(toJson(body));
 
     const refs = referencedHostPaths(match.rule.inspect, body);
     const facts = refs.paths.length || refs.volumes.length ? await gatherFacts(deps.docker, refs.paths, refs.volumes) : {};
     const sidecar = identity === 'sidecar' ? await sidecarTarget(deps, worker, match) : undefined;
+
+    // Whose objects the call touches: gathered before deciding, like every other fact.
+    let objects: ObjectFacts | undefined;
+    if (identity === 'worker' || match.rule.sidecar === 'worker') {
+      try {
+        objects = await gatherObjects(deps.docker, deps.ownership, match.rule, match.params, target, body);
+      } catch (err) {
+        if (isWingmanError(err) || (err as { statusCode?: number }).statusCode !== undefined) throw err;
+        throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'the store cannot say who owns what this call touches; refused (fail closed)', 'error');
+      }
+      const t = objects.target;
+      // A name that does not exist now is answered here: forwarding it by name could reach an object that
+      // someone else creates under it a moment later.
+      if (t && !t.exists && t.kind !== 'image') throw new NotFound(t.kind, t.ref);
+      if (t?.exists && match.rule.targetQuery && t.id) {
+        const key = match.rule.targetQuery;
+        target = { ...target, query: target.query.map(([k, v]): [string, string] => [k, k === key ? t.id! : v]) };
+      }
+    }
     const lock = match.rule.read || sidecar ? undefined : await deps.lockState.get(worker);
     if (lock === 'unknown') {
       throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'lockdown state unknown (store and Redis unreachable); refused (fail closed)', 'error');
@@ -141,6 +215,7 @@ export async function handleCall(
       match,
       identity,
       ownContainer: sidecar?.own,
+      objects,
     });
 
     let action = decision.action;
@@ -156,19 +231,50 @@ export async function handleCall(
       throw refusal(403, 'WGM_ERR_PROXY_FORBIDDEN', decision.reasons.join('; ') || `${decision.summary} is not allowed`);
     }
 
-    // The sidecar's calls go to the id that was checked, so a rename between check and forward changes nothing.
-    const checkedPath = sidecar?.path ?? encodePath(target.path);
+    // Calls go to the id that was checked, so a rename between check and forward changes nothing.
+    const t = objects?.target;
+    const checkedId = t?.exists && t.id && t.kind !== 'image' && !match.rule.targetQuery ? t.id : undefined;
+    const checkedPath =
+      sidecar?.path ?? encodePath(checkedId ? fillRoute(match.route, { ...match.params, [Object.keys(match.params)[0] ?? '']: checkedId }) : target.path);
     let forwardPath = (target.version ? `/v${target.version}` : '') + checkedPath + encodeQuery(target.query);
     if (action === 'approve') {
-      const spent = await holdForApproval(deps, worker, req, io, target, decision, body);
+      // A body that is not JSON is bound by its digest: spooled, hashed, and that file is what is forwarded.
+      if (io.kind === 'http' && bodyBuf === undefined && hasBody(req)) {
+        spooled = await spoolBody(req, path.join(deps.config.dataDir, 'spool', 'bodies'));
+        ctx.bytesIn = spooled.bytes;
+      }
+      const rawBody = spooled ? { sha256: spooled.sha256, bytes: spooled.bytes } : undefined;
+      const spent = await holdForApproval(deps, worker, req, io, target, decision, body, rawBody);
       ctx.approvalId = spent.approvalId;
       ctx.approvedBy = spent.approvedBy;
       forwardPath = spent.path;
       decisionLabel = 'approved';
     }
 
-    if (io.kind === 'http') {
-      const r = await deps.forwarder.forward(req, io.res, { path: forwardPath, body: bodyBuf });
+    if (io.kind === 'http' && identity === 'worker' && needsFiltering(match.rule.scope)) {
+      // Lists: dockerd already applied the owner label; the store has the last word on each item.
+      const got = await deps.forwarder.fetch(req, { path: forwardPath, body: bodyBuf });
+      const out = got.status === 200 ? await filterListed(deps.ownership, worker, match.rule.scope!, got.body) : got.body;
+      const headers: Record<string, string | string[]> = { ...got.headers, 'content-length': String(out.length) };
+      if (!req.complete) headers['connection'] = 'close';
+      io.res.writeHead(got.status, headers);
+      io.res.end(out);
+      auditRow(deps, worker, method, ctx, decisionLabel, got.status, started, out.length);
+    } else if (io.kind === 'http') {
+      const r = await deps.forwarder.forward(req, io.res, {
+        path: forwardPath,
+        body: bodyBuf,
+        ...(spooled ? { bodyFile: { path: spooled.path, bytes: spooled.bytes } } : {}),
+        ...(identity === 'worker' && needsCapture(match.rule.id) ? { capture: 256 * 1024 } : {}),
+        ...(identity === 'worker' && needsAfter(match.rule.id)
+          ? {
+              beforeEnd: (status: number, captured: Buffer | undefined) =>
+                afterForward(deps, worker, match.rule.id, target, objects, status, captured).catch((err: Error) =>
+                  deps.log.warn({ worker, rule: match.rule.id, err: err.message }, 'could not record ownership after a call'),
+                ),
+            }
+          : {}),
+      });
       auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
     } else {
       const r = await forwardUpgrade(deps.config.upstreamSocket, req, io.socket, io.head, forwardPath);
@@ -186,6 +292,8 @@ export async function handleCall(
       if (!req.complete) io.res.setHeader('Connection', 'close');
       reject(io.res, deps.log, worker, ref.r, method, ctx.route);
     } else rejectSocket(io.socket, deps.log, worker, ref.r, method, ctx.route);
+  } finally {
+    spooled?.remove();
   }
 }
 
@@ -247,7 +355,7 @@ async function sidecarTarget(
   match: RouteMatch,
 ): Promise<{ own: boolean; path?: string }> {
   const { rule, params } = match;
-  if (rule.sidecar !== 'own') return { own: false };
+  if (rule.sidecar !== 'own' && rule.sidecar !== 'worker') return { own: false };
   let mine: string | undefined;
   try {
     mine = await deps.workerContainers.idOf(worker);
@@ -255,6 +363,7 @@ async function sidecarTarget(
     if (isWingmanError(err) || (err as { statusCode?: number }).statusCode !== undefined) throw err;
     throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', `the store cannot say which container is ${worker}'s; refused (fail closed)`, 'error');
   }
+  if (!mine && rule.sidecar === 'worker') return { own: false };
   if (!mine) {
     throw refusal(403, 'WGM_ERR_PROXY_FORBIDDEN', `no container is registered for worker ${worker}; its sidecar identity has nothing to read (POST /workers {name, container})`);
   }
@@ -280,8 +389,12 @@ async function holdForApproval(
   target: NormalizedTarget,
   decision: Decision,
   body: JVal | undefined,
+  rawBody?: { sha256: string; bytes: number },
 ): Promise<{ approvalId: string; approvedBy: string; path: string }> {
-  const described = await describeResolved(deps.docker, worker, (req.method ?? '').toUpperCase(), target, decision, body);
+  const described = await describeResolved(deps.docker, worker, (req.method ?? '').toUpperCase(), target, decision, body, {
+    headers: operativeHeaders(req),
+    ...(rawBody ? { rawBody } : {}),
+  });
   const { op, hash, path } = described;
   const resolved = { imageId: described.imageId };
 
@@ -317,7 +430,7 @@ async function holdForApproval(
       ({ approval } = await deps.approvals.request({
         worker,
         rule: decision.rule.id,
-        summary: decision.summary,
+        summary: rawBody ? `${decision.summary} (body of ${rawBody.bytes} bytes, sha256 ${rawBody.sha256.slice(0, 16)}…)` : decision.summary,
         method: op.method,
         route: decision.route,
         path: path.slice(0, 1024),
@@ -326,8 +439,10 @@ async function holdForApproval(
         reasons: decision.reasons,
         ttlS: deps.config.approvalTimeoutS,
         requiredApprovals: deps.config.twoPersonWorkers.includes(worker) ? 2 : 1,
+        maxPending: deps.config.maxPendingPerWorker,
       }));
-    } catch {
+    } catch (err) {
+      if (isWingmanError(err, 'WGM_ERR_PROXY_TOO_MANY_PENDING')) throw refusal(429, err.code, err.message);
       throw storeDown(decision.summary);
     }
     deps.log.info({ worker, approval: approval.id, rule: decision.rule.id }, 'call held for approval');

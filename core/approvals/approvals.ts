@@ -46,6 +46,8 @@ export interface ApprovalRequest {
   /** issue a bearer grant token (shown once) that a later call can present as X-Wingman-Approval */
   withToken?: boolean;
   requiredApprovals?: number;
+  /** refuse (WGM_ERR_PROXY_TOO_MANY_PENDING) when the worker already has this many pending approvals */
+  maxPending?: number;
 }
 
 const COLS = `id, worker, rule, summary, method, route, path, op_hash, op, reasons, status, source, required_approvals,
@@ -81,6 +83,20 @@ export class Approvals {
   async request(req: ApprovalRequest): Promise<{ approval: Approval; token?: string }> {
     const token = req.withToken ? `wgm_${randomBytes(24).toString('base64url')}` : undefined;
     const approval = await this.db.transaction(async (tx) => {
+      if (req.maxPending !== undefined) {
+        // One worker's requests count one at a time, so a burst cannot slip past the cap together.
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1)::bigint)`, [`wingman.pending.${req.worker}`]);
+        const { rows: n } = await tx.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM approvals WHERE worker = $1 AND status = 'pending' AND expires_at > now()`,
+          [req.worker],
+        );
+        if ((n[0]?.n ?? 0) >= req.maxPending) {
+          throw wingmanError(
+            'WGM_ERR_PROXY_TOO_MANY_PENDING',
+            `${req.worker} already has ${n[0]?.n} calls waiting for a decision (at most ${req.maxPending}); wait for them to be decided`,
+          );
+        }
+      }
       const { rows } = await tx.query<Approval>(
         `INSERT INTO approvals (worker, rule, summary, method, route, path, op_hash, op, reasons, source, token_hash,
            required_approvals, expires_at)

@@ -14,7 +14,14 @@ export interface Operation {
   version: string | undefined;
   query: Array<[string, string]>;
   body: JVal | undefined;
+  /** headers dockerd acts on (registry credentials and config): present only when sent */
+  headers?: Record<string, string>;
+  /** a body that is not JSON (a tar, an archive): bound by its digest */
+  rawBody?: { sha256: string; bytes: number };
 }
+
+/** Request headers dockerd reads to decide what a call does; an approval is bound to their values. */
+export const OPERATIVE_HEADERS = ['x-registry-auth', 'x-registry-config'] as const;
 
 export function stableJson(v: unknown): string {
   if (v === undefined) return 'null';
@@ -44,6 +51,9 @@ export function opHash(op: Operation): string {
     version: isLegacyVersion(op.version) ? op.version : null,
     query: op.query,
     body: op.body ?? null,
+    // Absent keys keep the hash of calls without them unchanged.
+    ...(op.headers && Object.keys(op.headers).length ? { headers: op.headers } : {}),
+    ...(op.rawBody ? { raw_body: op.rawBody } : {}),
   });
   return createHash('sha256').update(canonical).digest('hex');
 }
@@ -75,5 +85,7 @@ export function redactedOp(op: Operation): Record<string, unknown> {
     version: op.version ?? null,
     query: op.query,
     body: redact(op.body),
+    ...(op.headers ? { headers: Object.fromEntries(Object.keys(op.headers).map((k) => [k, '[redacted]'])) } : {}),
+    ...(op.rawBody ? { raw_body: op.rawBody } : {}),
   };
 }

@@ -26,6 +26,7 @@ export async function describeResolved(
   target: NormalizedTarget,
   decision: Decision,
   body: JVal | undefined,
+  extra: Pick<Operation, 'headers' | 'rawBody'> = {},
 ): Promise<DescribedOperation> {
   const resolved = await resolveParams(docker, decision.rule, decision.params);
   const params = resolved.imageId ? { ...resolved.params, image_id: resolved.imageId } : resolved.params;
@@ -38,6 +39,8 @@ export async function describeResolved(
     version: target.version,
     query: target.query,
     body,
+    ...(extra.headers && Object.keys(extra.headers).length ? { headers: extra.headers } : {}),
+    ...(extra.rawBody ? { rawBody: extra.rawBody } : {}),
   };
   const path =
     (target.version ? `/v${target.version}` : '') +

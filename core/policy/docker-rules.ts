@@ -14,7 +14,17 @@ export type Inspect =
   | 'network-create'
   | 'service-spec'
   | 'plugin-privileges'
-  | 'build-query';
+  | 'build-query'
+  | 'image-create';
+
+/** Inspections decided on the query alone: the body (a tar stream) is forwarded as it comes. */
+export const QUERY_ONLY_INSPECT: ReadonlySet<Inspect> = new Set<Inspect>(['build-query', 'image-create']);
+
+/**
+ * Lists and prunes that reach every tenant's objects: the proxy scopes them to the caller's own (a label filter
+ * dockerd applies, then the store's word on each item that comes back).
+ */
+export type Scope = 'containers' | 'volumes' | 'networks' | 'events' | 'df' | 'images';
 
 export interface DockerRule {
   id: string;
@@ -34,7 +44,12 @@ export interface DockerRule {
    * What a sidecar's read-only proxy identity may call (its verifiers' needs, nothing more): `own` only on its
    * worker's container (for execs: an exec in that container), `any` on any target. Absent: refused to sidecars.
    */
-  sidecar?: 'own' | 'any';
+  sidecar?: 'own' | 'worker' | 'any';
+  /** the object is named in this query parameter, not in the path (`POST /commit?container=`) */
+  targetQuery?: string;
+  /** (images) the call moves or removes the reference it names: only its owner may */
+  imageWrite?: boolean;
+  scope?: Scope;
 }
 
 const R = (
@@ -54,13 +69,13 @@ const I = { object: 'image' as const };
 export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   // containers (moby api/server/router/container)
   R('ContainerArchiveInfo', 'HEAD', '/containers/{name:.*}/archive', 'allow', 'stat a path in container', { ...C, ...OWN }),
-  R('ContainerList', 'GET', '/containers/json', 'allow', 'list containers'),
+  R('ContainerList', 'GET', '/containers/json', 'allow', 'list containers', { scope: 'containers' }),
   R('ContainerExport', 'GET', '/containers/{name:.*}/export', 'approve', 'export the filesystem of container', { ...C, why: 'copies data out' }),
   R('ContainerChanges', 'GET', '/containers/{name:.*}/changes', 'allow', 'list changes in container', { ...C, ...OWN }),
   R('ContainerInspect', 'GET', '/containers/{name:.*}/json', 'allow', 'inspect container', {
     ...C,
-    sidecar: 'any',
-    why: 'container_running claims name containers the worker started; its own socket may inspect them too',
+    sidecar: 'worker',
+    why: 'container_running claims name containers the worker started: its sidecar may inspect what its worker owns',
   }),
   R('ContainerTop', 'GET', '/containers/{name:.*}/top', 'allow', 'list processes of container', { ...C, ...OWN }),
   R('ContainerLogs', 'GET', '/containers/{name:.*}/logs', 'allow', 'read logs of container', C),
@@ -100,8 +115,12 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   R('ExecResize', 'POST', '/exec/{name:.*}/resize', 'allow', 'resize exec tty', { object: 'exec' }),
   R('ContainerRename', 'POST', '/containers/{name:.*}/rename', 'approve', 'rename container', C),
   R('ContainerUpdate', 'POST', '/containers/{name:.*}/update', 'approve', 'update resources of container', { ...C, inspect: 'container-update' }),
-  R('ContainerPrune', 'POST', '/containers/prune', 'approve', 'remove all stopped containers'),
-  R('ImageCommit', 'POST', '/commit', 'allow', 'commit container to image'),
+  R('ContainerPrune', 'POST', '/containers/prune', 'approve', 'remove all stopped containers', { scope: 'containers' }),
+  R('ImageCommit', 'POST', '/commit', 'approve', 'commit the files of container to an image', {
+    ...C,
+    targetQuery: 'container',
+    why: 'copies data out: the image can be saved or run elsewhere (the same decision as export)',
+  }),
   R('PutContainerArchive', 'PUT', '/containers/{name:.*}/archive', 'approve', 'copy files into container', C),
   R('ContainerDelete', 'DELETE', '/containers/{name:.*}', 'approve', 'remove container', C),
 
@@ -112,27 +131,29 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   R('ImageGet', 'GET', '/images/{name:.*}/get', 'allow', 'export image', I),
   R('ImageHistory', 'GET', '/images/{name:.*}/history', 'allow', 'show history of image', I),
   R('ImageInspect', 'GET', '/images/{name:.*}/json', 'allow', 'inspect image', I),
-  R('ImageLoad', 'POST', '/images/load', 'allow', 'load images'),
-  R('ImageCreate', 'POST', '/images/create', 'allow', 'pull or import an image'),
+  R('ImageLoad', 'POST', '/images/load', 'approve', 'load images from a tar', {
+    why: 'the tar names the references it sets: it can move any tag, so a human sees it (the op hash covers the tar)',
+  }),
+  R('ImageCreate', 'POST', '/images/create', 'allow', 'pull or import an image', { inspect: 'image-create' }),
   R('ImagePush', 'POST', '/images/{name:.*}/push', 'approve', 'push image', { ...I, why: 'sends code to a registry' }),
   R('ImageTag', 'POST', '/images/{name:.*}/tag', 'allow', 'tag image', I),
-  R('ImagePrune', 'POST', '/images/prune', 'approve', 'remove unused images'),
-  R('ImageDelete', 'DELETE', '/images/{name:.*}', 'approve', 'remove image', I),
+  R('ImagePrune', 'POST', '/images/prune', 'approve', 'remove unused images', { scope: 'images' }),
+  R('ImageDelete', 'DELETE', '/images/{name:.*}', 'approve', 'remove image', { ...I, imageWrite: true }),
 
   // system
   R('SystemPingHead', 'HEAD', '/_ping', 'allow', 'ping', { sidecar: 'any' }),
   R('SystemPing', 'GET', '/_ping', 'allow', 'ping', { sidecar: 'any' }),
-  R('SystemEvents', 'GET', '/events', 'allow', 'follow events'),
+  R('SystemEvents', 'GET', '/events', 'allow', 'follow events', { scope: 'events' }),
   R('SystemInfo', 'GET', '/info', 'allow', 'show system info'),
   R('SystemVersion', 'GET', '/version', 'allow', 'show version', { sidecar: 'any' }),
-  R('SystemDataUsage', 'GET', '/system/df', 'allow', 'show disk usage'),
+  R('SystemDataUsage', 'GET', '/system/df', 'allow', 'show disk usage', { scope: 'df' }),
   R('SystemAuth', 'POST', '/auth', 'allow', 'check registry credentials'),
 
   // volumes
-  R('VolumeList', 'GET', '/volumes', 'allow', 'list volumes'),
+  R('VolumeList', 'GET', '/volumes', 'allow', 'list volumes', { scope: 'volumes' }),
   R('VolumeInspect', 'GET', '/volumes/{name:.*}', 'allow', 'inspect volume', { object: 'volume' }),
   R('VolumeCreate', 'POST', '/volumes/create', 'allow', 'create volume', { inspect: 'volume-create' }),
-  R('VolumePrune', 'POST', '/volumes/prune', 'approve', 'remove unused volumes'),
+  R('VolumePrune', 'POST', '/volumes/prune', 'approve', 'remove unused volumes', { scope: 'volumes' }),
   R('VolumeUpdate', 'PUT', '/volumes/{name:.*}', 'approve', 'update cluster volume', { object: 'volume' }),
   R('VolumeDelete', 'DELETE', '/volumes/{name:.*}', 'approve', 'remove volume', { object: 'volume' }),
 
@@ -195,12 +216,15 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   R('DistributionInspect', 'GET', '/distribution/{name:.*}/json', 'allow', 'inspect a registry image'),
 
   // networks
-  R('NetworkList', 'GET', '/networks', 'allow', 'list networks'),
+  R('NetworkList', 'GET', '/networks', 'allow', 'list networks', { scope: 'networks' }),
   R('NetworkInspect', 'GET', '/networks/{id:.+}', 'allow', 'inspect network', { object: 'network' }),
   R('NetworkCreate', 'POST', '/networks/create', 'allow', 'create network', { inspect: 'network-create' }),
   R('NetworkConnect', 'POST', '/networks/{id:.*}/connect', 'allow', 'connect a container to network', { object: 'network' }),
-  R('NetworkDisconnect', 'POST', '/networks/{id:.*}/disconnect', 'approve', 'disconnect a container from network', { object: 'network' }),
-  R('NetworkPrune', 'POST', '/networks/prune', 'approve', 'remove unused networks'),
+  R('NetworkDisconnect', 'POST', '/networks/{id:.*}/disconnect', 'allow', 'disconnect a container from network', {
+    object: 'network',
+    why: 'both the network and the container must be the worker\'s own: nothing of anyone else changes',
+  }),
+  R('NetworkPrune', 'POST', '/networks/prune', 'approve', 'remove unused networks', { scope: 'networks' }),
   R('NetworkDelete', 'DELETE', '/networks/{id:.*}', 'approve', 'remove network', { object: 'network' }),
 ]);
 

@@ -1,5 +1,6 @@
 // Find privilege escalations in the (canonical) body of a Docker write. Pure: host facts it needs (real paths of
 // bind sources, options of existing named volumes) are looked up by the caller and passed in.
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { GoNumber, field, fieldPath, isObj, type JVal } from './go-json.js';
 import type { Inspect } from './docker-rules.js';
@@ -21,6 +22,14 @@ export const ESCALATION_KINDS = [
   'network_driver',
   'plugin_privileges',
   'build_network',
+  /** local volume driver options (or tmpfs options) outside the tmpfs allowlist: mount(2) with caller-chosen args */
+  'volume_options',
+  /** OomScoreAdj below 0 or OomKillDisable: the container survives while the host's other processes are killed */
+  'oom',
+  /** PidsLimit 0 or negative: no process limit (a fork bomb takes the host) */
+  'pids_limit',
+  /** dockerd fetches a URL on the worker's behalf, from the host's network, past the worker's own isolation */
+  'daemon_fetch',
 ] as const;
 export type EscalationKind = (typeof ESCALATION_KINDS)[number];
 
@@ -109,9 +118,211 @@ function plainMap(v: JVal | undefined): Record<string, string> {
   return out;
 }
 
+/** An untrusted value as an approver reads it: clipped, with control and invisible format characters escaped. */
+function plain(v: string, n = 200): string {
+  const c = v.length > n ? `${v.slice(0, n)}…` : v;
+  return c.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (ch) => `\\u${ch.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+}
+
+const optionsText = (opts: Record<string, string>): string =>
+  plain(Object.entries(opts).map(([k, v]) => `${k}=${v}`).join(' '), 200);
+
+const isLocalDriver = (driver: string): boolean => driver === '' || driver === 'local';
+
+/** tmpfs data options a worker may set, with the shape their values must have */
+const TMPFS_VALUES: Readonly<Record<string, RegExp>> = {
+  size: /^\d+[kmgtpe%]?$/i,
+  nr_inodes: /^\d+[kmgtpe]?$/i,
+  mode: /^[0-7]{1,4}$/,
+  uid: /^\d+$/,
+  gid: /^\d+$/,
+};
+/** flags in the `o` of a local tmpfs volume */
+const VOLUME_TMPFS_FLAGS: ReadonlySet<string> = new Set(['rw', 'ro', 'noexec', 'nosuid', 'nodev']);
+/** flags in a HostConfig.Tmpfs option string (dockerd adds noexec,nosuid,nodev first; exec/suid undo two of them) */
+const TMPFS_FLAGS: ReadonlySet<string> = new Set([...VOLUME_TMPFS_FLAGS, 'exec', 'suid']);
+
+/**
+ * The first item of a comma-separated tmpfs option string outside the allowlist, or undefined. Compared exactly:
+ * dockerd and the kernel compare options case-sensitively and do not trim, so anything else fails there.
+ */
+function tmpfsOptionsProblem(opts: string, flags: ReadonlySet<string>): string | undefined {
+  for (const item of opts.split(',')) {
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    if (eq < 0) {
+      if (!flags.has(item)) return `option ${plain(item, 60)} is not allowed`;
+      continue;
+    }
+    const key = item.slice(0, eq);
+    const shape = Object.hasOwn(TMPFS_VALUES, key) ? TMPFS_VALUES[key] : undefined;
+    if (!shape) return `option ${plain(key, 60)} is not allowed`;
+    if (!shape.test(item.slice(eq + 1))) return `option ${plain(item, 60)} has an unexpected value`;
+  }
+  return undefined;
+}
+
+const LOCAL_DRIVER_KEYS: ReadonlySet<string> = new Set(['type', 'device', 'o']);
+
+/**
+ * Why options of the local volume driver are outside its allowlist, or undefined when they are inside it. The local
+ * driver calls mount(2) with whatever type/device/o it is given (overlay over host directories, proc, a block device,
+ * nfs to any address): only no options at all, or a tmpfs with size/mode/uid/gid/nr_inodes, is a worker's own.
+ * Keys are read ignoring case (dockerd refuses odd casing; reading loosely only errs safe).
+ */
+export function localVolumeOptionsProblem(options: Record<string, string>): string | undefined {
+  const keys = Object.keys(options);
+  if (keys.length === 0) return undefined;
+  const byKey = new Map<string, string>();
+  for (const k of keys) {
+    const lk = k.toLowerCase();
+    if (!LOCAL_DRIVER_KEYS.has(lk)) return `option ${plain(k, 60)} is not one the local driver takes (type, device, o)`;
+    if (byKey.has(lk)) return `option ${lk} is given more than once`;
+    byKey.set(lk, options[k]!);
+  }
+  const type = byKey.get('type');
+  if (type === undefined) return 'options without type=tmpfs';
+  if (type.toLowerCase() !== 'tmpfs') return `type ${plain(type, 60)} is not tmpfs`;
+  const device = byKey.get('device') ?? '';
+  if (device !== '' && device.toLowerCase() !== 'tmpfs') return `device ${plain(device, 120)} is not tmpfs`;
+  return tmpfsOptionsProblem(byKey.get('o') ?? '', VOLUME_TMPFS_FLAGS);
+}
+
+/** A volume's driver and options, wherever they are given (volume create, an inline mount's DriverConfig). */
+function volumeDriverEscalations(driver: string, options: Record<string, string>, what: string, out: Escalation[]): void {
+  if (!isLocalDriver(driver)) {
+    out.push({ kind: 'volume_driver', detail: `${what}volume driver ${plain(driver, 60)}` });
+    return;
+  }
+  const problem = localVolumeOptionsProblem(options);
+  if (problem) {
+    out.push({
+      kind: 'volume_options',
+      detail: `${what}local volume options ${optionsText(options)}: ${problem} (only tmpfs with size, mode, uid, gid, nr_inodes is allowed)`,
+    });
+  }
+}
+
+/** `TmpfsOptions` of a `Type: tmpfs` mount: size and mode only. */
+function tmpfsMountEscalations(m: JVal | undefined, out: Escalation[]): void {
+  const to = field(m, 'TmpfsOptions');
+  if (!isObj(to)) return;
+  const target = plain(str(field(m, 'Target')), 120);
+  for (const k of Object.keys(to)) {
+    const v = to[k];
+    if (v === null || (Array.isArray(v) && v.length === 0)) continue;
+    const fk = k.toUpperCase();
+    if (fk === 'SIZEBYTES' || fk === 'MODE') continue;
+    out.push({ kind: 'volume_options', detail: `tmpfs mount ${target}: TmpfsOptions.${plain(k, 40)} is not allowed (only SizeBytes and Mode)` });
+  }
+}
+
+/** `HostConfig.Tmpfs`: mount point → option string. */
+function tmpfsMapEscalations(v: JVal | undefined, out: Escalation[]): void {
+  if (!isObj(v)) return;
+  for (const [target, opts] of Object.entries(plainMap(v))) {
+    const problem = tmpfsOptionsProblem(opts, TMPFS_FLAGS);
+    if (problem) {
+      out.push({
+        kind: 'volume_options',
+        detail: `tmpfs ${plain(target, 120)} options ${plain(opts, 120)}: ${problem} (only size, mode, uid, gid, nr_inodes and rw, ro, exec, noexec, suid, nosuid, nodev)`,
+      });
+    }
+  }
+}
+
+/** A JSON integer (Go decodes these fields into ints): its value, or undefined when it is not a number. */
+function num(v: JVal | undefined): number | undefined {
+  if (!(v instanceof GoNumber)) return undefined;
+  const n = Number(v.raw);
+  return Number.isNaN(n) ? undefined : n;
+}
+
+// Addresses a daemon fetch must not reach without a human: loopback, private, link-local, shared, reserved.
+const NON_GLOBAL = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
+] as const) {
+  NON_GLOBAL.addSubnet(net, bits, 'ipv4');
+}
+// ::/96 holds ::, ::1 and the IPv4-compatible forms; IPv4-mapped (::ffff:a.b.c.d) is checked against the IPv4 list.
+for (const [net, bits] of [
+  ['::', 96],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['fec0::', 10],
+  ['ff00::', 8],
+] as const) {
+  NON_GLOBAL.addSubnet(net, bits, 'ipv6');
+}
+
+/** An IPv4 address in any form the C resolver's inet_aton accepts (`127.1`, `0x7f000001`, `0177.0.0.1`), dotted. */
+function inetAton(h: string): string | undefined {
+  const parts = h.split('.');
+  if (parts.length > 4) return undefined;
+  const nums: number[] = [];
+  for (const p of parts) {
+    if (/^0x[0-9a-f]+$/i.test(p)) nums.push(parseInt(p.slice(2), 16));
+    else if (/^0[0-7]*$/.test(p)) nums.push(parseInt(p, 8));
+    else if (/^[1-9][0-9]*$/.test(p)) nums.push(parseInt(p, 10));
+    else return undefined;
+  }
+  const last = nums.pop()!;
+  if (nums.some((n) => n > 255) || last >= 2 ** (8 * (4 - nums.length))) return undefined;
+  let value = last;
+  nums.forEach((n, i) => (value += n * 2 ** (8 * (3 - i))));
+  return [24, 16, 8, 0].map((s) => Math.floor(value / 2 ** s) % 256).join('.');
+}
+
+/** Names that resolve to this host or its private networks by definition (or by the host's search domains). */
+const PRIVATE_SUFFIXES = ['.localhost', '.local', '.localdomain', '.internal', '.home.arpa', '.lan'];
+
+/** Why a registry host (with an optional port) is not a public one, or undefined when it may be. */
+export function privateHostProblem(hostPort: string): string | undefined {
+  let host: string;
+  if (hostPort.startsWith('[')) host = hostPort.slice(1, hostPort.indexOf(']') < 0 ? undefined : hostPort.indexOf(']'));
+  else if (hostPort.split(':').length === 2) host = hostPort.slice(0, hostPort.indexOf(':'));
+  else host = hostPort; // no port, or an unbracketed IPv6 literal
+  host = host.toLowerCase().replace(/%.*$/, '').replace(/\.+$/, '');
+  if (isIPv6(host)) return NON_GLOBAL.check(host, 'ipv6') ? `${plain(host, 60)} is a loopback, private or link-local address` : undefined;
+  const v4 = isIPv4(host) ? host : inetAton(host);
+  if (v4 !== undefined) return NON_GLOBAL.check(v4, 'ipv4') ? `${plain(host, 60)} is a loopback, private or link-local address` : undefined;
+  if (host === 'localhost') return 'localhost is this host';
+  if (host === '' || !host.includes('.')) return `${plain(host, 60) || '(empty)'} is a single-label name: this host or a name on its local network`;
+  if (PRIVATE_SUFFIXES.some((s) => host.endsWith(s))) return `${plain(host, 60)} is a name on this host or its local network`;
+  return undefined;
+}
+
+/** The registry host of an image reference when it names one (`host[:port]/…`), as dockerd's reference parser reads it. */
+function registryHost(ref: string): string | undefined {
+  const slash = ref.indexOf('/');
+  if (slash < 0) return undefined;
+  const first = ref.slice(0, slash);
+  // distribution/reference: a domain contains '.' or ':', is `localhost`, or has upper case (repositories may not)
+  if (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase()) return first;
+  return undefined;
+}
+
+/** Every value of a query key (dockerd reads the first; judging them all only errs safe). */
+const queryAll = (query: Array<[string, string]>, key: string): string[] => query.filter(([k]) => k === key).map(([, v]) => v);
+
 const NAMESPACE_FIELDS = ['PidMode', 'IpcMode', 'NetworkMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode', 'Cgroup'];
 
-function hostConfigEscalations(hc: JVal | undefined, out: Escalation[], pol: HostPathPolicy, facts: HostFacts): void {
+/**
+ * The escalations of a HostConfig (or of its fields at the top level of a legacy body). `update`: a container
+ * update, where fields change a running container (PidsLimit 0 lifts its limit there; on create it means unset).
+ */
+function hostConfigEscalations(hc: JVal | undefined, out: Escalation[], pol: HostPathPolicy, facts: HostFacts, update = false): void {
   if (!isObj(hc)) return;
   if (truthy(field(hc, 'Privileged'))) out.push({ kind: 'privileged', detail: 'privileged container' });
   const capAdd = field(hc, 'CapAdd');
@@ -127,10 +338,11 @@ function hostConfigEscalations(hc: JVal | undefined, out: Escalation[], pol: Hos
   }
   const secOpt = field(hc, 'SecurityOpt');
   if (Array.isArray(secOpt)) {
+    // Only no-new-privileges is a worker's own. SELinux labels in any form (type, user, role, level, disable) choose
+    // the confinement of the container, like apparmor=, seccomp= and systempaths=.
     for (const o of secOpt.map(str)) {
       const s = o.toLowerCase().replace(/\s+/g, '');
-      const benign = /^no-new-privileges([:=]true)?$/.test(s) || /^label[:=](user|role|type|level):/.test(s);
-      if (!benign) out.push({ kind: 'security_opt', detail: `security option ${o.slice(0, 80)}` });
+      if (!/^no-new-privileges([:=]true)?$/.test(s)) out.push({ kind: 'security_opt', detail: `security option ${plain(o, 80)}` });
     }
   }
   for (const f of ['MaskedPaths', 'ReadonlyPaths']) {
@@ -142,6 +354,26 @@ function hostConfigEscalations(hc: JVal | undefined, out: Escalation[], pol: Hos
   const runtime = str(field(hc, 'Runtime'));
   if (runtime !== '' && runtime !== 'runc') out.push({ kind: 'runtime', detail: `runtime ${runtime}` });
   if (nonEmptyList(field(hc, 'VolumesFrom'))) out.push({ kind: 'volumes_from', detail: 'mounts volumes of another container' });
+  const oomAdj = num(field(hc, 'OomScoreAdj'));
+  if (oomAdj !== undefined && oomAdj < 0) {
+    out.push({ kind: 'oom', detail: `OomScoreAdj ${oomAdj} makes the host's other processes die before this container` });
+  }
+  if (truthy(field(hc, 'OomKillDisable'))) {
+    out.push({ kind: 'oom', detail: 'OomKillDisable keeps the OOM killer off this container (the host runs out of memory instead)' });
+  }
+  // PidsLimit: null keeps the daemon's default (update: leaves it as is). A negative value asks for no limit; so does
+  // 0 on update. On create, 0 is what the docker CLI sends for every container without --pids-limit and dockerd
+  // treats it as unset, the same as null: flagging it would hold every `docker run`.
+  const pids = field(hc, 'PidsLimit');
+  if (pids !== undefined && pids !== null) {
+    const n = num(pids);
+    if (n === undefined || n < 0 || (update && n === 0)) {
+      out.push({ kind: 'pids_limit', detail: `PidsLimit ${plain(str(pids), 40) || '(not a number)'} lifts the container's process limit` });
+    }
+  }
+  const volumeDriver = str(field(hc, 'VolumeDriver'));
+  if (!isLocalDriver(volumeDriver)) out.push({ kind: 'volume_driver', detail: `volumes of this container use driver ${plain(volumeDriver, 60)}` });
+  tmpfsMapEscalations(field(hc, 'Tmpfs'), out);
 
   const binds = field(hc, 'Binds');
   if (Array.isArray(binds)) {
@@ -159,10 +391,15 @@ function hostConfigEscalations(hc: JVal | undefined, out: Escalation[], pol: Hos
       if (type === 'bind') hostPath(source, 'bind mount', out, pol, facts);
       else if (type === 'volume' || type === '') {
         const dc = fieldPath(m, 'VolumeOptions', 'DriverConfig');
-        const device = isBindOpts(str(field(dc, 'Name')), plainMap(field(dc, 'Options')));
+        const driver = str(field(dc, 'Name'));
+        const options = plainMap(field(dc, 'Options'));
+        volumeDriverEscalations(driver, options, `mount ${plain(source || str(field(m, 'Target')), 120)}: `, out);
+        const device = isBindOpts(driver, options);
         if (device !== undefined) hostPath(device, 'volume with o=bind', out, pol, facts);
         if (source !== '') namedVolume(source, out, pol, facts);
-      } else if (type !== 'tmpfs') {
+      } else if (type === 'tmpfs') {
+        tmpfsMountEscalations(m, out);
+      } else {
         out.push({ kind: 'host_bind', detail: `mount type ${type.slice(0, 20)}` });
       }
     }
@@ -237,15 +474,16 @@ export function findEscalations(
       hostConfigEscalations(body, out, pol, facts);
       break;
     case 'container-update':
-      hostConfigEscalations(body, out, pol, facts);
+      hostConfigEscalations(body, out, pol, facts, true);
       break;
     case 'exec-create':
       if (truthy(field(body, 'Privileged'))) out.push({ kind: 'privileged', detail: 'privileged exec' });
       break;
     case 'volume-create': {
       const driver = str(field(body, 'Driver'));
-      if (driver !== '' && driver !== 'local') out.push({ kind: 'volume_driver', detail: `volume driver ${driver.slice(0, 60)}` });
-      const device = isBindOpts(driver, plainMap(field(body, 'DriverOpts')));
+      const options = plainMap(field(body, 'DriverOpts'));
+      volumeDriverEscalations(driver, options, '', out);
+      const device = isBindOpts(driver, options);
       if (device !== undefined) hostPath(device, 'volume with o=bind', out, pol, facts);
       break;
     }
@@ -261,14 +499,24 @@ export function findEscalations(
       if (nonEmptyList(field(cs, 'CapabilityAdd'))) out.push({ kind: 'cap_add', detail: 'service adds capabilities' });
       if (nonEmptyMap(field(cs, 'Sysctls'))) out.push({ kind: 'sysctls', detail: 'service sets kernel sysctls' });
       const priv = field(cs, 'Privileges');
-      if (truthy(fieldPath(priv, 'SELinuxContext', 'Disable'))) out.push({ kind: 'security_opt', detail: 'SELinux disabled' });
+      const selinux = fieldPath(priv, 'SELinuxContext');
+      if (truthy(field(selinux, 'Disable'))) out.push({ kind: 'security_opt', detail: 'SELinux disabled' });
+      for (const f of ['User', 'Role', 'Type', 'Level']) {
+        const v = str(field(selinux, f));
+        if (v !== '') out.push({ kind: 'security_opt', detail: `SELinux ${f.toLowerCase()} ${plain(v, 80)}` });
+      }
       for (const f of ['Seccomp', 'AppArmor']) {
         if (str(fieldPath(priv, f, 'Mode')).toLowerCase() === 'unconfined') out.push({ kind: 'security_opt', detail: `${f} unconfined` });
       }
       const mounts = field(cs, 'Mounts');
       if (Array.isArray(mounts)) {
         for (const m of mounts) {
-          if (str(field(m, 'Type')).toLowerCase() === 'bind') hostPath(str(field(m, 'Source')), 'service bind mount', out, pol, facts);
+          const type = str(field(m, 'Type')).toLowerCase();
+          if (type === 'bind') hostPath(str(field(m, 'Source')), 'service bind mount', out, pol, facts);
+          else if (type === 'volume' || type === '') {
+            const dc = fieldPath(m, 'VolumeOptions', 'DriverConfig');
+            volumeDriverEscalations(str(field(dc, 'Name')), plainMap(field(dc, 'Options')), `service mount ${plain(str(field(m, 'Source')) || str(field(m, 'Target')), 120)}: `, out);
+          } else if (type === 'tmpfs') tmpfsMountEscalations(m, out);
         }
       }
       const nets = fieldPath(body, 'TaskTemplate', 'Networks');
@@ -282,11 +530,29 @@ export function findEscalations(
         const names = (body as JVal[]).map((p) => str(field(p, 'Name'))).filter(Boolean);
         out.push({ kind: 'plugin_privileges', detail: `grants plugin privileges ${names.join(', ').slice(0, 200)}` });
       }
+      for (const remote of queryAll(target.query, 'remote')) {
+        if (remote !== '') out.push({ kind: 'daemon_fetch', detail: `dockerd fetches plugin ${plain(remote)} from its registry, from the host's network` });
+      }
       break;
     case 'build-query': {
       const nm = queryGet(target.query, 'networkmode').trim().toLowerCase();
       if (nm === 'host' || nm.startsWith('container:')) out.push({ kind: 'build_network', detail: `build networkmode=${nm}` });
       if (queryGet(target.query, 'cgroupparent') !== '') out.push({ kind: 'cgroup_parent', detail: 'build sets a cgroup parent' });
+      for (const remote of queryAll(target.query, 'remote')) {
+        if (remote !== '') out.push({ kind: 'daemon_fetch', detail: `dockerd fetches the build context from ${plain(remote)} (remote=), from the host's network` });
+      }
+      break;
+    }
+    case 'image-create': {
+      // fromSrc=- : the tar is the request body. Any other value is a URL (or host) dockerd downloads.
+      for (const src of queryAll(target.query, 'fromSrc')) {
+        if (src !== '' && src !== '-') out.push({ kind: 'daemon_fetch', detail: `dockerd downloads an image to import from ${plain(src)} (fromSrc=), from the host's network` });
+      }
+      for (const ref of queryAll(target.query, 'fromImage')) {
+        const host = registryHost(ref);
+        const problem = host === undefined ? undefined : privateHostProblem(host);
+        if (problem) out.push({ kind: 'daemon_fetch', detail: `dockerd pulls ${plain(ref)} from registry ${plain(host!, 80)}: ${problem}` });
+      }
       break;
     }
     case undefined:

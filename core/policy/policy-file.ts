@@ -1,6 +1,7 @@
 // Per-worker policy overrides, from WINGMAN_POLICY_FILE (YAML or JSON). Validated once at start-up: a bad file
 // stops start-up with an error naming the problem, it is never half-applied.
 import fs from 'node:fs';
+import picomatch from 'picomatch';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { wingmanError } from '../errors.js';
@@ -11,13 +12,34 @@ const RULE_IDS = new Set([...DOCKER_RULES.map((r) => r.id), UNKNOWN_RULE.id]);
 /** Tunnels carry whole protocols past the classifier: no file may relax them. */
 export const FIXED_RULES = new Set(['Session', 'Grpc', 'Debug']);
 
+// Objects that existed before a worker (a shared database volume, a base image ops pinned): name patterns
+// (globs) per kind, with the access given. `read`: reads and read-only mounts; `approve`: anything, each call held.
+const sharedSchema = z
+  .object({
+    kind: z.enum(['container', 'volume', 'network', 'image']),
+    name: z.string().min(1).max(256),
+    access: z.enum(['read', 'approve']),
+  })
+  .strict();
+
 const workerSchema = z
   .object({
     rules: z.record(z.string(), z.enum(['allow', 'approve', 'deny'])).default({}),
     escalations: z.record(z.string(), z.enum(['approve', 'deny'])).default({}),
     bind_allowlist: z.array(z.string().startsWith('/')).default([]),
+    shared: z.array(sharedSchema).default([]),
   })
   .strict();
+
+export type SharedAccess = 'read' | 'approve';
+
+export interface SharedEntry {
+  kind: 'container' | 'volume' | 'network' | 'image';
+  /** the glob as written, for messages */
+  name: string;
+  access: SharedAccess;
+  matches(name: string): boolean;
+}
 
 const fileSchema = z
   .object({
@@ -29,6 +51,8 @@ export interface WorkerPolicy {
   rules: Readonly<Record<string, 'allow' | 'approve' | 'deny'>>;
   escalations: Readonly<Partial<Record<EscalationKind, 'approve' | 'deny'>>>;
   bindAllowlist: readonly string[];
+  /** objects shared with this worker by name pattern */
+  shared?: readonly SharedEntry[];
 }
 
 export interface PolicyFile {
@@ -36,7 +60,7 @@ export interface PolicyFile {
 }
 
 export const EMPTY_POLICY: PolicyFile = {
-  forWorker: () => ({ rules: {}, escalations: {}, bindAllowlist: [] }),
+  forWorker: () => ({ rules: {}, escalations: {}, bindAllowlist: [], shared: [] }),
 };
 
 export function parsePolicy(text: string, source = 'policy'): PolicyFile {
@@ -76,6 +100,12 @@ export function parsePolicy(text: string, source = 'policy'): PolicyFile {
           rules: Object.freeze({ ...any?.rules, ...own?.rules }),
           escalations: Object.freeze({ ...any?.escalations, ...own?.escalations }) as WorkerPolicy['escalations'],
           bindAllowlist: Object.freeze([...(any?.bind_allowlist ?? []), ...(own?.bind_allowlist ?? [])]),
+          shared: Object.freeze(
+            [...(any?.shared ?? []), ...(own?.shared ?? [])].map((e) => {
+              const m = picomatch(e.name, { dot: true });
+              return Object.freeze({ kind: e.kind, name: e.name, access: e.access, matches: (n: string) => m(n) });
+            }),
+          ),
         });
         cache.set(worker, p);
       }
