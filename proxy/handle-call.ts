@@ -150,7 +150,7 @@ export async function handleCall(
     // Lists, prunes and event streams see only the worker's own objects; builds are labelled as its own. The
     // query decided on is the query forwarded.
     if (identity === 'worker') {
-      target = { ...target, query: scopeQuery(match.rule.scope, target.query, worker) };
+      target = { ...target, query: scopeQuery(match.rule, target.query, worker) };
       if (match.rule.id === 'ImageBuild') target = { ...target, query: stampBuildQuery(target.query, worker) };
     }
 
@@ -251,7 +251,7 @@ export async function handleCall(
       decisionLabel = 'approved';
     }
 
-    if (io.kind === 'http' && identity === 'worker' && needsFiltering(match.rule.scope)) {
+    if (io.kind === 'http' && identity === 'worker' && needsFiltering(match.rule)) {
       // Lists: dockerd already applied the owner label; the store has the last word on each item.
       const got = await deps.forwarder.fetch(req, { path: forwardPath, body: bodyBuf });
       const out = got.status === 200 ? await filterListed(deps.ownership, worker, match.rule.scope!, got.body) : got.body;

@@ -2,7 +2,7 @@
 // back in the answer), removals free a name for anyone again, and lists are cut down to the worker's own items
 // (dockerd already filtered on the owner label; the store has the last word, since labels can be forged through
 // an image's own labels).
-import type { Scope } from '../core/policy/docker-rules.js';
+import type { DockerRule, Scope } from '../core/policy/docker-rules.js';
 import type { NormalizedTarget } from '../core/policy/normalize.js';
 import { queryGet } from '../core/policy/normalize.js';
 import type { ObjectFacts } from '../core/policy/object-facts.js';
@@ -18,8 +18,9 @@ export const needsCapture = (ruleId: string) => CAPTURE.has(ruleId);
 const AFTER = new Set([...CAPTURE, 'ImageTag', 'ImageBuild', 'ImageCreate', 'VolumeDelete', 'ImageDelete']);
 export const needsAfter = (ruleId: string) => AFTER.has(ruleId);
 
-export const needsFiltering = (scope: Scope | undefined) =>
-  scope === 'containers' || scope === 'volumes' || scope === 'networks' || scope === 'df';
+/** Lists (not prunes, whose answer is a report of what was removed) are cut down to the worker's own items. */
+export const needsFiltering = (rule: DockerRule) =>
+  rule.method === 'GET' && (rule.scope === 'containers' || rule.scope === 'volumes' || rule.scope === 'networks' || rule.scope === 'df');
 
 function json(buf: Buffer | undefined): Record<string, unknown> | undefined {
   if (!buf || buf.length === 0) return undefined;
@@ -82,8 +83,10 @@ export async function afterForward(
       const name = queryGet(target.query, 'name');
       await ownership.record('container', id, worker, name ? { name } : {});
       // Volumes dockerd made for it (named ones that did not exist yet, anonymous ones) are the worker's too.
+      // One that existed before the call (shared by ops, say) stays whose it was.
+      const existed = new Set((objects?.refs ?? []).filter((f) => f.kind === 'volume' && f.exists).map((f) => f.id ?? f.ref));
       const info = await docker.getContainer(id).inspect();
-      const vols = (info.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name).map((m) => m.Name!);
+      const vols = (info.Mounts ?? []).filter((m) => m.Type === 'volume' && m.Name && !existed.has(m.Name)).map((m) => m.Name!);
       const owners = await ownership.ownersOf('volume', vols);
       for (const v of vols) if (!owners.has(v)) await ownership.record('volume', v, worker, { name: v });
       return;

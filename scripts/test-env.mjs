@@ -130,6 +130,8 @@ async function ensureDockerPackages() {
   if (!which('dockerd') || !which('containerd') || !which('runc')) missing.push('docker.io');
   if (!(await packageInstalled('busybox-static'))) missing.push('busybox-static');
   if (!(await packageInstalled('dash'))) missing.push('dash');
+  // A real compose client nobody here wrote (docker-compose 1.29, python + docker-py) for test/proxy/compose.test.ts.
+  if (!(await packageInstalled('docker-compose'))) missing.push('docker-compose');
   if (!missing.length) return 'present';
   say(`installing ${missing.join(' ')} (apt-get)`);
   // Keep the package scripts from starting the machine's own docker service: only our private engine runs.

@@ -75,12 +75,15 @@ export function encodeFilters(f: Map<string, Set<string>>): string {
 }
 
 /**
- * A list, prune or event stream limited to the worker's own objects: the owner label is added to its filters
+ * A prune or event stream limited to the worker's own objects: the owner label is added to its filters
  * (dockerd ANDs label filters, so nothing the worker adds can widen it). Go reads the first `filters` value; the
  * rewritten query has exactly one. Images are shared for reading, so image lists are not scoped; image prunes are.
  */
-export function scopeQuery(scope: Scope | undefined, query: Array<[string, string]>, worker: string): Array<[string, string]> {
-  if (scope === undefined || scope === 'df') return query;
+export function scopeQuery(rule: { method: string; scope?: Scope }, query: Array<[string, string]>, worker: string): Array<[string, string]> {
+  const { scope } = rule;
+  // Lists are cut down by the store (proxy/owned-results.ts), so objects ops adopted for the worker, which carry
+  // no label, are listed too; prunes and the event stream can only be scoped by dockerd, by the label.
+  if (scope === undefined || scope === 'df' || (rule.method === 'GET' && scope !== 'events')) return query;
   const first = query.find(([k]) => k === 'filters');
   const filters = parseFilters(first?.[1] ?? '');
   const labels = filters.get('label') ?? new Set<string>();

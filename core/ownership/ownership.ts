@@ -1,6 +1,7 @@
 // Who owns which Docker object. The store is the truth: a row is written when a worker's create succeeds through
 // its socket (or when ops adopt an object for it), and read before every decision that touches an object. Labels
 // on containers, volumes and networks only help dockerd filter lists; they are never trusted on their own.
+import { wingmanError } from '../errors.js';
 import type { Db } from '../store/db.js';
 
 export const OWNED_KINDS = ['container', 'exec', 'volume', 'network', 'image'] as const;
@@ -39,10 +40,24 @@ export class Ownership {
       } else misses.push(id);
     }
     if (misses.length) {
-      const { rows } = await this.db.query<{ id: string; worker: string }>(
-        `SELECT id, worker FROM owned_objects WHERE kind = $1 AND id = ANY($2::text[])`,
-        [kind, misses],
-      );
+      let rows: Array<{ id: string; worker: string }>;
+      try {
+        ({ rows } = await this.db.query<{ id: string; worker: string }>(
+          `SELECT id, worker FROM owned_objects WHERE kind = $1 AND id = ANY($2::text[])`,
+          [kind, misses],
+        ));
+      } catch (err) {
+        // Store down: what was known stays known (ids are never reused; a name changes hands only through a
+        // store write, which cannot happen now). Anything never seen is unknown, and unknown is refused.
+        if (misses.every((id) => this.cache.has(this.key(kind, id)))) {
+          for (const id of misses) {
+            const w = this.cache.get(this.key(kind, id))!.worker;
+            if (w) out.set(id, w);
+          }
+          return out;
+        }
+        throw wingmanError('WGM_ERR_STORE_UNAVAILABLE', 'the store cannot say who owns what this call touches; refused (fail closed)', undefined, err);
+      }
       const found = new Map(rows.map((r) => [r.id, r.worker]));
       for (const id of misses) {
         const w = found.get(id) ?? null;

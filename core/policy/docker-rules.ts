@@ -15,10 +15,14 @@ export type Inspect =
   | 'service-spec'
   | 'plugin-privileges'
   | 'build-query'
-  | 'image-create';
+  | 'image-create'
+  /** a registry named in the path or query (distribution inspect, search, push): dockerd connects to it */
+  | 'registry-host'
+  /** `POST /auth`: dockerd logs in to the `ServerAddress` of the body */
+  | 'auth';
 
 /** Inspections decided on the query alone: the body (a tar stream) is forwarded as it comes. */
-export const QUERY_ONLY_INSPECT: ReadonlySet<Inspect> = new Set<Inspect>(['build-query', 'image-create']);
+export const QUERY_ONLY_INSPECT: ReadonlySet<Inspect> = new Set<Inspect>(['build-query', 'image-create', 'registry-host']);
 
 /**
  * Lists and prunes that reach every tenant's objects: the proxy scopes them to the caller's own (a label filter
@@ -126,7 +130,7 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
 
   // images (moby api/server/router/image)
   R('ImageList', 'GET', '/images/json', 'allow', 'list images'),
-  R('ImageSearch', 'GET', '/images/search', 'allow', 'search images'),
+  R('ImageSearch', 'GET', '/images/search', 'allow', 'search images', { inspect: 'registry-host' }),
   R('ImageGetAll', 'GET', '/images/get', 'allow', 'export images'),
   R('ImageGet', 'GET', '/images/{name:.*}/get', 'allow', 'export image', I),
   R('ImageHistory', 'GET', '/images/{name:.*}/history', 'allow', 'show history of image', I),
@@ -135,7 +139,7 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
     why: 'the tar names the references it sets: it can move any tag, so a human sees it (the op hash covers the tar)',
   }),
   R('ImageCreate', 'POST', '/images/create', 'allow', 'pull or import an image', { inspect: 'image-create' }),
-  R('ImagePush', 'POST', '/images/{name:.*}/push', 'approve', 'push image', { ...I, why: 'sends code to a registry' }),
+  R('ImagePush', 'POST', '/images/{name:.*}/push', 'approve', 'push image', { ...I, inspect: 'registry-host', why: 'sends code to a registry' }),
   R('ImageTag', 'POST', '/images/{name:.*}/tag', 'allow', 'tag image', I),
   R('ImagePrune', 'POST', '/images/prune', 'approve', 'remove unused images', { scope: 'images' }),
   R('ImageDelete', 'DELETE', '/images/{name:.*}', 'approve', 'remove image', { ...I, imageWrite: true }),
@@ -147,7 +151,7 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   R('SystemInfo', 'GET', '/info', 'allow', 'show system info'),
   R('SystemVersion', 'GET', '/version', 'allow', 'show version', { sidecar: 'any' }),
   R('SystemDataUsage', 'GET', '/system/df', 'allow', 'show disk usage', { scope: 'df' }),
-  R('SystemAuth', 'POST', '/auth', 'allow', 'check registry credentials'),
+  R('SystemAuth', 'POST', '/auth', 'allow', 'check registry credentials', { inspect: 'auth' }),
 
   // volumes
   R('VolumeList', 'GET', '/volumes', 'allow', 'list volumes', { scope: 'volumes' }),
@@ -213,7 +217,7 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   R('PluginSet', 'POST', '/plugins/{name:.*}/set', 'approve', 'configure plugin', { object: 'plugin' }),
 
   // distribution
-  R('DistributionInspect', 'GET', '/distribution/{name:.*}/json', 'allow', 'inspect a registry image'),
+  R('DistributionInspect', 'GET', '/distribution/{name:.*}/json', 'allow', 'inspect a registry image', { inspect: 'registry-host' }),
 
   // networks
   R('NetworkList', 'GET', '/networks', 'allow', 'list networks', { scope: 'networks' }),

@@ -555,6 +555,25 @@ export function findEscalations(
       }
       break;
     }
+    case 'registry-host': {
+      // The registry dockerd will connect to: named in the path (distribution inspect, push) or the search term.
+      const m = /^\/(?:distribution\/(.+)\/json|images\/(.+)\/push)$/s.exec(target.path);
+      for (const ref of [m?.[1] ?? m?.[2] ?? '', ...queryAll(target.query, 'term')]) {
+        const host = registryHost(ref);
+        const problem = host === undefined ? undefined : privateHostProblem(host);
+        if (problem) out.push({ kind: 'daemon_fetch', detail: `dockerd connects to registry ${plain(host!, 80)} for ${plain(ref)}: ${problem}` });
+      }
+      break;
+    }
+    case 'auth': {
+      const addr = str(field(body, 'ServerAddress')).trim();
+      if (addr !== '') {
+        const host = addr.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').split('/')[0] ?? '';
+        const problem = privateHostProblem(host);
+        if (problem) out.push({ kind: 'daemon_fetch', detail: `dockerd logs in to ${plain(addr)}: ${problem}` });
+      }
+      break;
+    }
     case undefined:
       break;
   }

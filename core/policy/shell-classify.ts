@@ -56,17 +56,117 @@ export function volumeSource(v: string): string | undefined {
   return i < 0 ? undefined : v.slice(0, i);
 }
 
+/** A number with an optional one-character suffix (`64m`, `50%`): the wrapper's `_wg_num`. */
+function numberWithSuffix(v: string, suffixes: string): boolean {
+  const n = v !== '' && suffixes.includes(v.slice(-1)) ? v.slice(0, -1) : v;
+  return /^[0-9]+$/.test(n);
+}
+
+/**
+ * Whether a tmpfs option string (`size=64m,noexec`) has an item outside the allowlist: size and nr_inodes (a
+ * number with a unit), mode (1-4 octal digits), uid and gid (numbers), and the `allow`ed flags. Compared exactly,
+ * as the proxy does (escalation.ts tmpfsOptionsProblem). The wrapper's `_wg_tmpfs_bad` is the same walk.
+ */
+export function tmpfsOptionsBad(opts: string, allow: readonly string[]): boolean {
+  for (const item of opts.split(',')) {
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    if (eq < 0) {
+      if (!allow.includes(item)) return true;
+      continue;
+    }
+    const v = item.slice(eq + 1);
+    switch (item.slice(0, eq)) {
+      case 'size':
+        if (!numberWithSuffix(v, 'kmgtpeKMGTPE%')) return true;
+        break;
+      case 'nr_inodes':
+        if (!numberWithSuffix(v, 'kmgtpeKMGTPE')) return true;
+        break;
+      case 'mode':
+        if (!/^[0-7]{1,4}$/.test(v)) return true;
+        break;
+      case 'uid':
+      case 'gid':
+        if (!/^[0-9]+$/.test(v)) return true;
+        break;
+      default:
+        return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * A `--mount` value as the docker CLI turns it into a volume mount (cli/opts/mount.go: keys lowercased, the type
+ * lowercased, `volume-driver=` the driver name, each `volume-opt=K=V` one driver option, the last of a key
+ * winning), judged like the proxy judges the mount: a driver other than local, or local options outside the tmpfs
+ * allowlist. Not a volume mount (`type=bind`, `type=tmpfs`): neither. Quotes are dropped and fields split at commas,
+ * like the other `--mount` checks (the wrapper's `_wg_mount_volume`).
+ */
+export function mountVolume(value: string, allow: readonly string[]): { driver: boolean; options: boolean } {
+  let type = '';
+  let driver = '';
+  const options: Record<string, string> = Object.create(null);
+  for (const f of value.replace(/"/g, '').split(',')) {
+    const eq = f.indexOf('=');
+    const key = (eq < 0 ? f : f.slice(0, eq)).toLowerCase();
+    const val = eq < 0 ? '' : f.slice(eq + 1);
+    if (key === 'type') type = val.toLowerCase();
+    else if (key === 'volume-driver') driver = val;
+    else if (key === 'volume-opt') {
+      const i = val.indexOf('=');
+      const k = i < 0 ? val : val.slice(0, i);
+      if (k !== '') options[k] = i < 0 ? '' : val.slice(i + 1);
+    }
+  }
+  if (type !== '' && type !== 'volume') return { driver: false, options: false };
+  if (driver !== '' && driver !== 'local') return { driver: true, options: false };
+  return { driver: false, options: volumeOptionsBad(options, allow) };
+}
+
+/**
+ * The local driver's options outside the tmpfs allowlist, as escalation.ts localVolumeOptionsProblem judges them:
+ * only type/device/o (any case, each once), type tmpfs, device empty or tmpfs, `o` within the tmpfs allowlist.
+ */
+function volumeOptionsBad(options: Record<string, string>, allow: readonly string[]): boolean {
+  const keys = Object.keys(options);
+  if (keys.length === 0) return false;
+  const byKey = new Map<string, string>();
+  for (const k of keys) {
+    const lk = k.toLowerCase();
+    if (lk !== 'type' && lk !== 'device' && lk !== 'o') return true;
+    if (byKey.has(lk)) return true;
+    byKey.set(lk, options[k]!);
+  }
+  const type = byKey.get('type');
+  if (type === undefined || type.toLowerCase() !== 'tmpfs') return true;
+  const device = byKey.get('device') ?? '';
+  if (device !== '' && device.toLowerCase() !== 'tmpfs') return true;
+  return tmpfsOptionsBad(byKey.get('o') ?? '', allow);
+}
+
 /** Whether an escalation flag with this value escalates, and the host path it names (for binding a grant). */
 export function escalates(e: ShellEscalation, hasValue: boolean, value: string): { yes: boolean; hostPath?: string } {
+  const v = e.exact ? value : lowerTight(value);
   switch (e.value) {
     case 'bool':
       return { yes: isTrue(hasValue, value) };
     case 'any':
       return { yes: true };
     case 'match':
-      return { yes: anyGlob(e.globs, lowerTight(value)) };
+      return { yes: anyGlob(e.globs, v) };
     case 'unless':
-      return { yes: !anyGlob(e.globs, lowerTight(value)) };
+      return { yes: !anyGlob(e.globs, v) };
+    case 'tmpfs': {
+      // `--tmpfs DST[:OPTS]`: the CLI splits at the first colon
+      const i = value.indexOf(':');
+      return { yes: i >= 0 && tmpfsOptionsBad(value.slice(i + 1), e.allow ?? []) };
+    }
+    case 'mount-driver':
+      return { yes: mountVolume(value, e.allow ?? []).driver };
+    case 'mount-options':
+      return { yes: mountVolume(value, e.allow ?? []).options };
     case 'volume': {
       const src = volumeSource(value);
       return src !== undefined && anyGlob(e.globs, src) ? { yes: true, hostPath: src } : { yes: false };
@@ -189,7 +289,17 @@ export function classifyShell(argv: readonly string[]): ShellClassification {
   const kinds = new Set<EscalationKind>();
   const found: ShellClassification['found'] = [];
   let end = false;
+  // stdin: attached by default or by the last of its `on` flags, or by an `onValue` flag; kept out by the last `off`
+  const stdin = row.stdin && (row.stdin.paths ?? row.paths).includes(key) ? row.stdin : undefined;
+  let stdinFlag = stdin?.default ?? false;
+  let stdinValue = false;
+  let stdinOff = false;
   const flag = (name: string, hasValue: boolean, value: string) => {
+    if (stdin) {
+      if (stdin.on?.includes(name)) stdinFlag = isTrue(hasValue, value);
+      if (stdin.onValue?.flags.includes(name) && stdin.onValue.values.includes(lowerTight(value))) stdinValue = true;
+      if (stdin.off?.includes(name)) stdinOff = isTrue(hasValue, value);
+    }
     const on = !hasValue || flags.values.has(name) || TRUE_WORDS.has(value);
     if (on) {
       for (const w of row.when ?? []) {
@@ -240,22 +350,36 @@ export function classifyShell(argv: readonly string[]): ShellClassification {
   }
 
   const result: ShellClassification = { ...out, decision: row.decision, id: row.id, row, docker: [...docker], escalations: [...kinds], targets: [], notes, found, args: positionals };
+  const usage = (): ShellClassification => ({ ...result, decision: 'pass', id: 'usage', docker: [], escalations: [], notes: [] });
   if (row.cp) {
     const [src, dst] = positionals;
-    if (src === undefined || dst === undefined) return { ...result, decision: 'pass', id: 'usage', docker: [], notes: [] };
+    if (src === undefined || dst === undefined) return usage();
     const from = cpContainer(src);
     const to = cpContainer(dst);
     if (from !== undefined) return { ...result, docker: [...row.cp.out], targets: [from], notes: [`out of ${src}`] };
     if (to !== undefined) return { ...result, docker: [...row.cp.in], targets: [to], notes: [`into ${dst}`] };
-    return { ...result, decision: 'pass', id: 'usage', docker: [], notes: [] };
+    return usage();
   }
-  if (row.escalate) {
-    if (kinds.size === 0) return result;
-    return { ...result, decision: 'gate', docker: [...row.escalate.docker], targets: [], notes: found.map((f) => f.flag) };
+  const withStdin = stdin !== undefined && (stdinFlag || stdinValue) && !stdinOff;
+  if (row.escalate && row.decision === 'pass') {
+    // run/create: read-only unless it escalates or attaches stdin
+    if (kinds.size === 0 && !withStdin) return result;
+    const rules = [...(kinds.size ? row.escalate.docker : []), ...(withStdin ? stdin.docker : [])];
+    return { ...result, decision: 'gate', docker: rules, targets: [], notes: [...found.map((f) => f.flag), ...(withStdin ? [stdin.note] : [])] };
   }
-  if (row.targets) {
-    if (positionals.length === 0) return { ...result, decision: 'pass', id: 'usage', docker: [], notes: [] };
-    result.targets = row.targets.take === 'first' ? positionals.slice(0, 1) : positionals;
+  // a gated row's escalations (update --pids-limit -1) stay in its grant, and in its summary
+  for (const f of found) if (!notes.includes(f.flag)) notes.push(f.flag);
+  if (withStdin) {
+    result.decision = 'gate';
+    result.docker = [...stdin.docker];
+    notes.push(stdin.note);
+  }
+  if (row.targets || row.names) {
+    if (positionals.length === 0) return usage();
+    if (row.targets) result.targets = row.targets.take === 'first' ? positionals.slice(0, 1) : positionals;
+    row.names?.forEach((label, n) => {
+      if (positionals[n] !== undefined) notes.push(`${label} ${positionals[n]}`);
+    });
   }
   return result;
 }

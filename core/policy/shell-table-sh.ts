@@ -23,19 +23,28 @@ const shorts = (xs: readonly string[]): string =>
 
 function escalationCheck(e: ShellEscalation, fieldFn: string): string {
   const kind = e.kind;
+  // match/unless compare the lowercased value without spaces, or the value as given (`exact`)
+  const value = e.exact ? '$3' : '$_wg_low';
+  const lower = e.exact ? '' : '_wg_lower "$3"; ';
   switch (e.value) {
     case 'bool':
       return `_wg_is_true "$2" "$3" && _wg_kind ${kind}`;
     case 'any':
       return `_wg_kind ${kind}`;
     case 'match':
-      return `_wg_lower "$3"; case $_wg_low in ${globs(e.globs ?? [])}) _wg_kind ${kind} ;; esac`;
+      return `${lower}case ${value} in ${globs(e.globs ?? [])}) _wg_kind ${kind} ;; esac`;
     case 'unless':
-      return `_wg_lower "$3"; case $_wg_low in ${globs(e.globs ?? [])}) ;; *) _wg_kind ${kind} ;; esac`;
+      return `${lower}case ${value} in ${globs(e.globs ?? [])}) ;; *) _wg_kind ${kind} ;; esac`;
     case 'volume':
       return `if _wg_volume_src "$3"; then case $_wg_src in ${globs(e.globs ?? [])}) _wg_kind ${kind} ;; esac; fi`;
     case 'mount':
       return `_wg_fields "$3" ${fieldFn} && _wg_kind ${kind}`;
+    case 'tmpfs':
+      return `_wg_tmpfs_arg "$3" ${spaced(e.allow ?? [])} && _wg_kind ${kind}`;
+    case 'mount-driver':
+      return `_wg_mount_volume "$3" ${spaced(e.allow ?? [])}; [ "$_wg_mv_driver" = 1 ] && _wg_kind ${kind}`;
+    case 'mount-options':
+      return `_wg_mount_volume "$3" ${spaced(e.allow ?? [])}; [ "$_wg_mv_opts" = 1 ] && _wg_kind ${kind}`;
   }
 }
 
@@ -66,7 +75,8 @@ export function renderShellTable(): string {
       `_wg_docker=${q(r.docker.join(','))}`,
       `_wg_values=${spaced(r.values)}`,
       `_wg_vshorts=${shorts(r.values)}`,
-      `_wg_targets=${r.targets ? r.targets.take : 'none'}`,
+      // none: positionals are optional; otherwise at least one is needed (docker prints its usage without)
+      `_wg_targets=${r.targets ? r.targets.take : r.names ? 'named' : 'none'}`,
       `_wg_stop=${r.stopAtFirst ? 1 : 0}`,
       `_wg_cp_out=${q((r.cp?.out ?? []).join(','))}`,
       `_wg_cp_in=${q((r.cp?.in ?? []).join(','))}`,
@@ -92,9 +102,36 @@ export function renderShellTable(): string {
   line('  esac');
   line('}');
   line();
+  const stdinRows = SHELL_RULES.filter((r) => r.stdin);
+  line('# _wg_stdin_row "WORDS": does the command attach stdin to a container (_wg_si_docker: the rules it then needs),');
+  line('# and by default (_wg_si_flag)?');
+  line('_wg_stdin_row() {');
+  line('  _wg_si_docker= _wg_si_flag=0 _wg_si_val=0 _wg_si_off=0');
+  line('  case $1 in');
+  for (const r of stdinRows) {
+    const st = r.stdin!;
+    line(`    ${patterns(st.paths ?? r.paths)}) _wg_si_docker=${q(st.docker.join(','))} _wg_si_flag=${st.default ? 1 : 0} ;;`);
+  }
+  line('  esac');
+  line('}');
+  line();
+  line('# _wg_stdin_flag FLAG HASVALUE VALUE: a flag that attaches stdin or keeps it out (the last one given wins)');
+  line('_wg_stdin_flag() {');
+  line('  case $_wg_id in');
+  for (const r of stdinRows) {
+    const st = r.stdin!;
+    line(`    ${q(r.id)})`);
+    if (st.on?.length) line(`      case $1 in ${patterns(st.on)}) if _wg_is_true "$2" "$3"; then _wg_si_flag=1; else _wg_si_flag=0; fi ;; esac`);
+    if (st.onValue) line(`      case $1 in ${patterns(st.onValue.flags)}) _wg_lower "$3"; case $_wg_low in ${patterns(st.onValue.values)}) _wg_si_val=1 ;; esac ;; esac`);
+    if (st.off?.length) line(`      case $1 in ${patterns(st.off)}) if _wg_is_true "$2" "$3"; then _wg_si_off=1; else _wg_si_off=0; fi ;; esac`);
+    line('      ;;');
+  }
+  line('  esac');
+  line('}');
+  line();
   const escRows = SHELL_RULES.filter((r) => r.escalate);
   const fieldFns: string[] = [];
-  line('# _wg_escalation FLAG HASVALUE VALUE: escalation kinds of a run/create flag');
+  line('# _wg_escalation FLAG HASVALUE VALUE: escalation kinds of a flag (run/create, update)');
   line('_wg_escalation() {');
   line('  case $_wg_id in');
   for (const r of escRows) {

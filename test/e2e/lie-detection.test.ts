@@ -25,6 +25,7 @@ t.before(async () => {
   sc = await startSidecarEnv({ databaseUrl: w.database.url, container: box.name, worker: 'w1', busPrefix: w.config.redisPrefix });
   stopBeat = startHeartbeat({ bus: sc.bus, log: w.control.server.log as never, worker: 'w1', container: box.name, everyMs: 1000 });
   await dockerOk(['run', '-d', '--name', victim, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', victim);
 });
 t.teardown(async () => {
   stopBeat();

@@ -39,6 +39,8 @@ export interface Wingman {
   dockerAs(worker: string, args: string[], opts?: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<DockerResult>;
   /** run the built `wingman` CLI against this instance's control API */
   cli(args: string[]): Promise<DockerResult>;
+  /** ops hand objects made outside the worker's socket to a worker (`POST /workers/:name/adopt`) */
+  adopt(worker: string, kind: 'container' | 'volume' | 'network' | 'image', ...refs: string[]): Promise<void>;
   /** wait until an approval for `worker` is pending and return it */
   pendingApproval(worker: string, timeoutMs?: number): Promise<{ id: string; summary: string; rule: string }>;
   close(): Promise<void>;
@@ -126,6 +128,14 @@ export async function startWingman(opts: WingmanOptions = {}): Promise<Wingman> 
         WINGMAN_API_TOKEN: apiToken,
         WINGMAN_DATA_DIR: config.dataDir,
       });
+    },
+    async adopt(worker, kind, ...refs) {
+      const res = await fetch(`${controlUrl}/workers/${encodeURIComponent(worker)}/adopt`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind, refs, by: 'test', force: true }),
+      });
+      if (res.status !== 200) throw new Error(`adopt ${kind} ${refs.join(' ')} for ${worker}: ${res.status} ${await res.text()}`);
     },
     async pendingApproval(worker, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;

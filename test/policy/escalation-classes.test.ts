@@ -310,3 +310,28 @@ t.test('decide: daemon_fetch and volume_options deny by default; a per-worker po
   t.equal(run('POST', '/containers/c/update', none, { PidsLimit: -1 }).action, 'deny');
   t.equal(run('POST', '/containers/create', none, { Image: 'b', HostConfig: { SecurityOpt: ['label=type:spc_t'] } }).action, 'deny');
 });
+
+t.test('registries dockerd connects to for the worker: distribution inspect, search, push, login', async (t) => {
+  const rows: Array<[string, string, object | undefined, boolean]> = [
+    ['GET', '/distribution/127.0.0.1:5000/x/json', undefined, true],
+    ['GET', '/distribution/busybox/json', undefined, false],
+    ['GET', '/images/search?term=localhost:5000/x', undefined, true],
+    ['GET', '/images/search?term=busybox', undefined, false],
+    ['POST', '/images/10.0.0.1:5000/app/push', undefined, true],
+    ['POST', '/images/registry.example.com/app/push', undefined, false],
+    ['POST', '/auth', { ServerAddress: 'http://127.0.0.1:5000/v2/' }, true],
+    ['POST', '/auth', { serveraddress: '[::1]:5000' }, true],
+    ['POST', '/auth', { ServerAddress: 'https://index.docker.io/v1/' }, false],
+  ];
+  for (const [method, path, body, fires] of rows) {
+    const r = decide({
+      method,
+      target: normalizeTarget(path),
+      worker: 'w1',
+      body: body ? parseGoJson(JSON.stringify(body)) : undefined,
+      policy: EMPTY_POLICY.forWorker('w1'),
+    });
+    t.equal(r.escalations.some((e) => e.kind === 'daemon_fetch'), fires, `${method} ${path} ${JSON.stringify(body ?? '')}`);
+    if (fires) t.equal(r.action, 'deny');
+  }
+});

@@ -28,7 +28,8 @@ const table: Array<[string, string, boolean, string | undefined, string, 'allow'
   ['HEAD', '/v1.41/_ping', false, undefined, 'SystemPingHead', 'allow'],
   ['GET', '/v1.41/version', false, undefined, 'SystemVersion', 'allow'],
   ['GET', '/v1.41/containers/w1box/json', true, undefined, 'ContainerInspect', 'allow'],
-  ['GET', '/v1.41/containers/other/json', false, undefined, 'ContainerInspect', 'allow'],
+  // another container: only one its worker owns (facts below), never anyone else's (Env holds secrets)
+  ['GET', '/v1.41/containers/other/json', false, undefined, 'ContainerInspect', 'deny', /its worker's containers only/],
   ['HEAD', '/v1.41/containers/w1box/archive?path=/work/a', true, undefined, 'ContainerArchiveInfo', 'allow'],
   ['HEAD', '/v1.41/containers/other/archive?path=/etc/shadow', false, undefined, 'ContainerArchiveInfo', 'deny', /its worker's container only/],
   ['GET', '/v1.41/containers/w1box/archive?path=/work/a', true, undefined, 'ContainerArchive', 'allow'],
@@ -76,6 +77,16 @@ t.test('sidecar identity table', async (t) => {
     t.equal(r.action, action, `${method} ${target} (own=${own}): ${action}`);
     if (why) t.match(r.reasons.join('; '), why, `${method} ${target}: reason`);
   }
+});
+
+t.test('the sidecar may inspect the containers its worker owns, and no others', async (t) => {
+  const fact = (owner: string | null) => ({
+    target: { kind: 'container' as const, ref: 'web', use: 'target' as const, exists: true, id: 'abc', names: ['web'], owner },
+    refs: [],
+  });
+  t.equal(sd('GET', '/containers/web/json', false, undefined, { objects: fact('w1') }).action, 'allow', 'its worker\'s');
+  t.equal(sd('GET', '/containers/web/json', false, undefined, { objects: fact('w2') }).action, 'deny', 'another worker\'s');
+  t.equal(sd('GET', '/containers/web/json', false, undefined, { objects: fact(null) }).action, 'deny', 'nobody\'s (Wingman\'s own)');
 });
 
 t.test('every rule a sidecar may call is a read or one of the verifier execs', async (t) => {

@@ -31,6 +31,7 @@ async function startContainer(tag: string): Promise<string> {
   const name = testName(tag);
   containers.push(name);
   await dockerOk(['run', '-d', '--name', name, '--label', runLabel, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', name); // ops hand it to w1: a worker acts only on what it owns
   return name;
 }
 
@@ -71,7 +72,9 @@ const cases: HeldCase[] = [
     setup: async () => {
       const v = testName('vol');
       volumes.push(v);
-      await dockerOk(['volume', 'create', '--label', runLabel, v]);
+      // Made through w1's socket: a prune through it reaches only w1's own (labelled) volumes.
+      const made = await w.dockerAs('w1', ['volume', 'create', '--label', runLabel, v]);
+      t.equal(made.code, 0, made.stderr);
       const exists = async () => (await docker(['volume', 'inspect', v])).code === 0;
       return {
         args: ['volume', 'prune', '-f', '--filter', `label=${runLabel}`],
@@ -87,6 +90,7 @@ const cases: HeldCase[] = [
       const tag = `${testName('rmi')}:1`;
       images.push(tag);
       await dockerOk(['tag', TEST_IMAGE, tag]);
+      await w.adopt('w1', 'image', tag); // only a reference's owner may remove it
       const exists = async () => (await docker(['image', 'inspect', tag])).code === 0;
       return {
         args: ['image', 'rm', tag],
@@ -162,6 +166,7 @@ t.test('timeout: expires to deny and the engine never sees the call', async (t) 
   const short = await startWingman({ env: { WINGMAN_APPROVAL_TIMEOUT_S: '2' } });
   t.teardown(() => short.close());
   const c = await startContainer('timeout');
+  await short.adopt('w1', 'container', c);
   const r = await short.dockerAs('w1', ['rm', '-f', c]);
   t.not(r.code, 0);
   t.match(r.stderr, /wingman: no decision within 2s, expired \(approval [0-9a-f-]{36}\)/);
@@ -205,7 +210,7 @@ t.test('a grant token passes exactly one matching call, never a different one, n
   t.equal(await running(c2), 'running');
   // Another worker with the same token: mismatch.
   r = await w.dockerAs('w2', ['rm', '-f', c1], { env: { DOCKER_CONFIG: cfg } });
-  t.match(r.stderr, /does not match/);
+  t.match(r.stderr, /does not match|not w2's/);
   // The matching call passes at once.
   r = await w.dockerAs('w1', ['rm', '-f', c1], { env: { DOCKER_CONFIG: cfg } });
   t.equal(r.code, 0, r.stderr);
@@ -225,6 +230,7 @@ t.test('an approval for a name is bound to the container id it resolved to', asy
   t.equal((await w.cli(['approve', g.approval.id])).code, 0);
   await dockerOk(['rm', '-f', name]);
   await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', name); // w1's too: what refuses it is the binding to the first id
   const r = await w.dockerAs('w1', ['rm', '-f', name], { env: { DOCKER_CONFIG: dockerConfigWith(g.token) } });
   t.match(r.stderr, /does not match this operation/);
   t.equal(await running(name), 'running');
@@ -247,6 +253,7 @@ t.test('a used approval stays used after a restart', async (t) => {
   const cfg = dockerConfigWith(g.token);
   t.equal((await w.dockerAs('w1', ['rm', '-f', c], { env: { DOCKER_CONFIG: cfg } })).code, 0);
   await dockerOk(['run', '-d', '--name', c, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', c);
   const again = await startWingman({ database: w.database });
   t.teardown(() => again.close());
   const r = await again.dockerAs('w1', ['rm', '-f', c], { env: { DOCKER_CONFIG: cfg } });

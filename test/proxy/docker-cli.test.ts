@@ -21,11 +21,17 @@ t.teardown(async () => {
 });
 
 const via = (args: string[], input?: string) => w.dockerAs('w1', args, { input });
+/** Containers a test uses are made through the worker's socket: a worker sees and touches only what it made. */
+async function viaOk(args: string[]): Promise<string> {
+  const r = await via(args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} through w1 failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
 
 t.test('read-only commands give the same output as the engine directly', async (t) => {
   const name = testName('ro');
   created.push(name);
-  await dockerOk(['create', '--name', name, '--label', 'wgmtest=1', TEST_IMAGE, 'true']);
+  await viaOk(['create', '--name', name, '--label', 'wgmtest=1', TEST_IMAGE, 'true']);
   for (const args of [
     ['version'],
     // A fixed format: the default table has a relative "CREATED" column that ticks between the two calls.
@@ -55,7 +61,7 @@ t.test('run --rm prints the container output and leaves nothing behind', async (
 t.test('logs -f streams live output, and equals direct once the container is done', async (t) => {
   const name = testName('logs');
   created.push(name);
-  await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.2; done; sleep 300']);
+  await viaOk(['run', '-d', '--name', name, TEST_IMAGE, 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.2; done; sleep 300']);
   // Live: the lines arrive while the container still runs (headers and data are not held back by the proxy).
   const child = spawn('docker', ['logs', '-f', name], {
     env: { ...process.env, DOCKER_HOST: `unix://${w.proxy.socketPath('w1')}` },
@@ -84,7 +90,7 @@ t.test('logs -f streams live output, and equals direct once the container is don
 t.test('attach follows a running container', async (t) => {
   const name = testName('attach');
   created.push(name);
-  await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sh', '-c', 'sleep 1; echo attached-output; sleep 0.3']);
+  await viaOk(['run', '-d', '--name', name, TEST_IMAGE, 'sh', '-c', 'sleep 1; echo attached-output; sleep 0.3']);
   const r = await via(['attach', '--no-stdin', name]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, /attached-output/);
@@ -93,7 +99,7 @@ t.test('attach follows a running container', async (t) => {
 t.test('exec -i carries stdin (after approval) and matches direct exec', async (t) => {
   const name = testName('exec');
   created.push(name);
-  await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sleep', '300']);
+  await viaOk(['run', '-d', '--name', name, TEST_IMAGE, 'sleep', '300']);
   const input = 'line one\nline two\n';
   const pending = via(['exec', '-i', name, 'sh', '-c', 'cat; echo done'], input);
   const a = await w.pendingApproval('w1');

@@ -53,6 +53,7 @@ async function victim(): Promise<string> {
   const name = testName('victim');
   containers.push(name);
   await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', name); // w1's own: what stops these attacks is not ownership
   return name;
 }
 

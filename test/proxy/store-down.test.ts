@@ -26,6 +26,7 @@ t.test('store outage: fail closed, lose nothing', async (t) => {
     await database.drop();
   });
   await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', name);
 
   t.equal((await w.dockerAs('w1', ['ps', '-q'])).code, 0, 'works with the store up');
   await w.proxy.audit.flush();

@@ -36,6 +36,7 @@ async function startContainer(tag: string): Promise<string> {
   const name = testName(tag);
   containers.push(name);
   await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', name);
   return name;
 }
 
@@ -290,6 +291,7 @@ t.test('a partial approval made through the API shows as 1/2 once reconciled', a
 
 t.test('two-person rule: 0/2, then 1/2 after the first approver, the same person twice is refused, the second runs it', async (t) => {
   const c = await startContainer('tg-two');
+  await w.adopt('w2', 'container', c);
   const call = w.dockerAs('w2', ['rm', '-f', c]);
   const a = await w.pendingApproval('w2');
   const m = await messageFor(fake, w, a.id);

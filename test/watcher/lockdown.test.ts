@@ -33,6 +33,7 @@ t.test('a FALSE verdict locks the worker down everywhere and records one alert',
   const victim = testName('victim');
   others.push(victim);
   await dockerOk(['run', '-d', '--name', victim, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', victim);
   const claimId = await falseVerdict(w, 'w1', 'dist/app.js');
   await until('lockdown', async () => (await w.control.workers.get('w1'))?.locked);
   t.equal(await until('pause', async () => (await state(container)) === 'paused' && 'paused'), 'paused', 'the engine says paused');

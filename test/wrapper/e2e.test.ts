@@ -40,10 +40,17 @@ async function state(name: string): Promise<string> {
   return r.code === 0 ? r.stdout.trim() : 'absent';
 }
 
-async function startContainer(tag: string): Promise<string> {
+/** Run docker through a worker's own socket (what it makes there is its own), failing the test when it fails. */
+async function asWorker(worker: 'w1' | 'w2', args: string[], inst: Wingman = w): Promise<void> {
+  const r = await inst.dockerAs(worker, args);
+  if (r.code !== 0) throw new Error(`docker ${args.join(' ')} through ${worker} failed: ${r.stderr}`);
+}
+
+/** A running container of `worker` (a worker acts only on what it made). */
+async function startContainer(tag: string, worker: 'w1' | 'w2' = 'w1', inst: Wingman = w): Promise<string> {
   const name = testName(tag);
   containers.push(name);
-  await dockerOk(['run', '-d', '--name', name, '--label', runLabel, TEST_IMAGE, 'sleep', '600']);
+  await asWorker(worker, ['run', '-d', '--name', name, '--label', runLabel, TEST_IMAGE, 'sleep', '600'], inst);
   return name;
 }
 
@@ -164,7 +171,7 @@ t.test('a compose-down grant does not authorise volume prune (or a volume remova
   const c = await startContainer('down');
   const v = testName('vol');
   volumes.push(v);
-  await dockerOk(['volume', 'create', '--label', runLabel, v]);
+  await asWorker('w1', ['volume', 'create', '--label', runLabel, v]);
   const g = await requestGrant(w, 'w1', ['compose', 'down']);
   t.same(g.rules, ['ContainerStop', 'ContainerDelete', 'NetworkDelete']);
   await decide(w, g.id, 'approve');
@@ -194,7 +201,7 @@ t.test('`compose down -v` covers volume removal; its -v is shown to the approver
   t.equal(g.summary, "stop and remove the compose project's containers and networks (project shop) (with volumes)");
   const v = testName('vol');
   volumes.push(v);
-  await dockerOk(['volume', 'create', '--label', runLabel, v]);
+  await asWorker('w1', ['volume', 'create', '--label', runLabel, v]);
   await decide(w, g.id, 'approve');
   const r = await w.dockerAs('w1', ['volume', 'rm', v], { env: { DOCKER_CONFIG: configWith(g.token) } });
   t.equal(r.code, 0, r.stderr);
@@ -210,7 +217,9 @@ t.test('a grant is bound to the containers it named, and spent: another containe
   t.match(r.stderr, /approval does not match this operation/);
   t.equal(await state(c2), 'running');
   r = await w.dockerAs('w2', ['stop', '-t', '1', c1], { env: { DOCKER_CONFIG: cfg } });
-  t.match(r.stderr, /approval does not match this operation/, 'another worker cannot spend it');
+  // refused before the grant is even looked at: the container is not w2's
+  t.match(r.stderr, /is not w2's|approval does not match this operation/, 'another worker cannot spend it');
+  t.equal(await state(c1), 'running');
   r = await w.dockerAs('w1', ['stop', '-t', '1', c1], { env: { DOCKER_CONFIG: cfg } });
   t.equal(r.code, 0, r.stderr);
   t.equal(await state(c1), 'exited');
@@ -225,7 +234,7 @@ t.test('a container recreated under an approved name is not covered', async (t) 
   const g = await requestGrant(w, 'w1', ['rm', '-f', name]);
   await decide(w, g.id, 'approve');
   await dockerOk(['rm', '-f', name]);
-  await dockerOk(['run', '-d', '--name', name, '--label', runLabel, TEST_IMAGE, 'sleep', '600']);
+  await asWorker('w1', ['run', '-d', '--name', name, '--label', runLabel, TEST_IMAGE, 'sleep', '600']);
   const r = await w.dockerAs('w1', ['rm', '-f', name], { env: { DOCKER_CONFIG: configWith(g.token) } });
   t.match(r.stderr, /approval does not match this operation/);
   t.equal(await state(name), 'running');
@@ -234,7 +243,7 @@ t.test('a container recreated under an approved name is not covered', async (t) 
 t.test('an expired grant is refused', async (t) => {
   const short = await startWingman({ env: { WINGMAN_WORKER_TOKENS: WORKER_TOKENS, WINGMAN_GRANT_TTL_S: '1' } });
   t.teardown(() => short.close());
-  const c = await startContainer('expired');
+  const c = await startContainer('expired', 'w1', short);
   const g = await requestGrant(short, 'w1', ['rm', '-f', c]);
   await decide(short, g.id, 'approve');
   await new Promise((r) => setTimeout(r, 1500));
@@ -295,7 +304,7 @@ t.test('Wingman unreachable: gated commands refuse (fail closed), read-only ones
 });
 
 t.test('policy decides before anyone is asked: denied rules refuse, allowed rules run without approval', async (t) => {
-  const c = await startContainer('policy');
+  const c = await startContainer('policy', 'w2');
   let r = await runWrapper(SHELLS[0]!, ['rm', '-f', c], workerEnv(w, 'w2'));
   t.equal(r.code, 1);
   t.match(r.stderr, 'wingman: refused: remove container is not allowed for this worker (ContainerDelete: deny)');
@@ -320,6 +329,54 @@ t.test('policy decides before anyone is asked: denied rules refuse, allowed rule
   t.equal(done.code, 0, done.stderr);
   t.equal(await state(name), 'created');
   t.equal((await docker(['inspect', '-f', '{{.HostConfig.Privileged}}', name])).stdout.trim(), 'true');
+});
+
+t.test('run -i: one approval covers the attach with stdin (decided as an exec), and stdin reaches the container', async (t) => {
+  const name = testName('stdin');
+  containers.push(name);
+  const pending = runWrapper(SHELLS[0]!, ['run', '-i', '--name', name, '--label', runLabel, TEST_IMAGE, 'sh', '-c', 'cat; echo done'], workerEnv(w, 'w1'), {
+    input: 'hello from stdin\n',
+  });
+  const a = await w.pendingApproval('w1');
+  t.equal(a.rule, 'ContainerExec', 'the grant covers the exec-like attach, not the create');
+  t.equal(a.summary, `create and run a container from ${TEST_IMAGE} with stdin attached`);
+  const { rows } = await w.db.query(`SELECT scope FROM grants WHERE approval_id = $1`, [a.id]);
+  t.same(rows[0].scope, { ContainerExec: { uses: 1, targets: null, escalations: [], host_paths: [] } }, 'one attach, whatever container it makes');
+  await decide(w, a.id, 'approve');
+  const r = await pending;
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, 'hello from stdin\ndone');
+  t.same((await w.control.approvals.events(a.id)).map((e) => e.event), ['requested', 'decided', 'consumed']);
+});
+
+t.test('attach (and start -ai) with stdin: one approval bound to the container', async (t) => {
+  for (const shell of SHELLS) {
+    const c = testName('attach');
+    containers.push(c);
+    // `run -d -i` is not gated: detached, nothing is attached
+    await asWorker('w1', ['run', '-d', '-i', '--name', c, '--label', runLabel, TEST_IMAGE, 'sh', '-c', 'read line; echo "got $line"']);
+    t.equal((await docker(['inspect', '-f', '{{.Config.OpenStdin}}', c])).stdout.trim(), 'true');
+    const pending = runWrapper(shell, ['attach', c], workerEnv(w, 'w1'), { input: 'hello\n' });
+    const a = await w.pendingApproval('w1');
+    t.equal(a.summary, `attach to container ${c} (stdin attached)`);
+    const id = (await docker(['inspect', '-f', '{{.Id}}', c])).stdout.trim();
+    const { rows } = await w.db.query(`SELECT scope FROM grants WHERE approval_id = $1`, [a.id]);
+    t.same(rows[0].scope, { ContainerExec: { uses: 1, targets: [id] } }, `${shell.name}: bound to the container's id`);
+    await decide(w, a.id, 'approve');
+    const r = await pending;
+    t.equal(r.code, 0, r.stderr);
+    t.match(r.stdout, 'got hello', `${shell.name}: stdin reached the container`);
+  }
+  const c = testName('startai');
+  containers.push(c);
+  await asWorker('w1', ['create', '-i', '--name', c, '--label', runLabel, TEST_IMAGE, 'sh', '-c', 'read line; echo "started $line"']);
+  const pending = runWrapper(SHELLS[1]!, ['start', '-ai', c], workerEnv(w, 'w1'), { input: 'again\n' });
+  const a = await w.pendingApproval('w1');
+  t.equal(a.summary, `start container ${c} (stdin attached)`);
+  await decide(w, a.id, 'approve');
+  const r = await pending;
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, 'started again');
 });
 
 t.test('a run/create grant covers the escalations and host paths the command named, not others', async (t) => {

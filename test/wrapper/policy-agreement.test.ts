@@ -1,6 +1,6 @@
 // The shell table checked against the Docker policy by what the real docker CLI actually sends:
-// (A) for every run/create example, the request body the CLI builds is judged by the proxy's escalation finder,
-//     and the kinds it finds are exactly the kinds the wrapper classified from the command line;
+// (A) for every run/create (and update) example, the request body the CLI builds is judged by the proxy's
+//     escalation finder, and the kinds it finds are exactly the kinds the wrapper classified from the command line;
 // (B) runnable gated and read-only commands go through a SHADOW-mode proxy to the real engine: every call the
 //     policy would hold or refuse must be one the command's gated row names (so its grant covers it), and
 //     read-only commands must make no such call.
@@ -16,17 +16,18 @@ import { run, startWingman, type Wingman } from '../helpers/wingman.js';
 import { GATED, READ_ONLY } from './examples.js';
 import { recordingServer, tmpDir } from './helpers.js';
 
-/** The escalation kinds the proxy finds in a create body (no bind allowlist, no host facts). */
-function escalationKindsFor(body: string): string[] {
+/** The escalation kinds the proxy finds in a create (or update) body (no bind allowlist, no host facts). */
+function escalationKindsFor(body: string, kind: 'container-create' | 'container-update' = 'container-create'): string[] {
   const parsed = parseGoJson(Buffer.from(body));
-  const found = findEscalations('container-create', parsed, normalizeTarget('/containers/create'), { allowlist: [], extraSensitive: [] }, {});
+  const found = findEscalations(kind, parsed, normalizeTarget(kind === 'container-create' ? '/containers/create' : '/containers/web/update'), { allowlist: [], extraSensitive: [] }, {});
   return [...new Set(found.map((e) => e.kind))];
 }
 
-t.test('(A) run/create: the kinds the proxy finds in the CLI request body are the kinds the wrapper names', async (t) => {
+t.test('(A) run/create and update: the kinds the proxy finds in the CLI request body are the kinds the wrapper names', async (t) => {
   const dir = tmpDir('esc');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const bodies: string[] = [];
+  const updates: string[] = [];
   const daemon = await recordingServer((r, res) => {
     res.setHeader('Api-Version', '1.45');
     res.setHeader('OSType', 'linux');
@@ -37,25 +38,47 @@ t.test('(A) run/create: the kinds the proxy finds in the CLI request body are th
       res.setHeader('Content-Type', 'application/json');
       return res.end('{"Id":"0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab","Warnings":[]}');
     }
+    if (r.method === 'POST' && /\/containers\/[^/]+\/update$/.test(r.url)) {
+      updates.push(r.body);
+      res.setHeader('Content-Type', 'application/json');
+      return res.end('{"Warnings":[]}');
+    }
     res.statusCode = 404;
     res.setHeader('Content-Type', 'application/json');
     res.end('{"message":"not here"}');
   }, path.join(dir, 'd.sock'));
   t.teardown(() => daemon.close());
 
-  const examples = [...GATED, ...READ_ONLY].filter((e) => classifyShell(e.argv).row?.escalate);
+  const examples = [...GATED, ...READ_ONLY].filter((e) => classifyShell(e.argv).row?.id === 'run');
   t.ok(examples.length > 30, 'every run/create example');
   for (const ex of examples) {
     const c = classifyShell(ex.argv);
-    // `create` takes the flags of `run` but -d, and stops after the request (no attach/start against the fake)
+    // `create` takes the flags of `run` but -d/--detach, and stops after the request (no attach/start against the fake)
     const at = ex.argv.findIndex((a) => a === 'run' || a === 'create');
-    const argv = [...ex.argv.slice(0, at), 'create', ...ex.argv.slice(at + 1).filter((a) => a !== '-d')];
+    const noDetach = (a: string) => (/^-[dit]+$/.test(a) ? a.replace('d', '') : /^--detach(=|$)/.test(a) ? '-' : a);
+    const argv = [...ex.argv.slice(0, at), 'create', ...ex.argv.slice(at + 1).map(noDetach).filter((a) => a !== '-')];
     const before = bodies.length;
     const r = await run('docker', argv, { PATH: process.env.PATH, HOME: dir, DOCKER_HOST: daemon.url }, undefined, 60_000);
     t.equal(r.code, 0, `docker ${argv.join(' ')}: ${r.stderr}`);
     t.equal(bodies.length, before + 1, 'one create request');
     const kinds = escalationKindsFor(bodies.at(-1) ?? '{}');
     t.same(kinds.sort(), [...c.escalations].sort(), `docker ${ex.argv.join(' ')}: the proxy finds ${kinds.join(',') || 'nothing'}`);
+  }
+
+  // update: the resources of a running container (PidsLimit below 0 lifts its process limit)
+  const updateExamples = GATED.filter((e) => classifyShell(e.argv).id === 'update');
+  t.ok(updateExamples.length >= 4, 'every update example');
+  for (const ex of updateExamples) {
+    const c = classifyShell(ex.argv);
+    for (const target of c.targets) {
+      const argv = ['update', ...ex.argv.slice(ex.argv.findIndex((a) => a === 'update') + 1).filter((a) => !c.targets.includes(a)), target];
+      const before = updates.length;
+      const r = await run('docker', argv, { PATH: process.env.PATH, HOME: dir, DOCKER_HOST: daemon.url }, undefined, 60_000);
+      t.equal(r.code, 0, `docker ${argv.join(' ')}: ${r.stderr}`);
+      t.equal(updates.length, before + 1, 'one update request');
+      const kinds = escalationKindsFor(updates.at(-1) ?? '{}', 'container-update');
+      t.same(kinds.sort(), [...c.escalations].sort(), `docker ${ex.argv.join(' ')}: the proxy finds ${kinds.join(',') || 'nothing'}`);
+    }
   }
 });
 
@@ -83,28 +106,33 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
     await w.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  const newContainer = async (running = true) => {
+  // A worker acts on what it made: the objects a command works on are made through w1's own socket.
+  const asW1 = async (args: string[]) => {
+    const r = await w.dockerAs('w1', args);
+    if (r.code !== 0) throw new Error(`docker ${args.join(' ')} through w1 failed: ${r.stderr}`);
+  };
+  const newContainer = async (running = true, cmd: string[] = ['sleep', '600'], opts: string[] = []) => {
     const n = testName('agree');
     containers.push(n);
-    await dockerOk([running ? 'run' : 'create', ...(running ? ['-d'] : []), '--name', n, '--label', label, TEST_IMAGE, 'sleep', '600']);
+    await asW1([running ? 'run' : 'create', ...(running ? ['-d'] : []), ...opts, '--name', n, '--label', label, TEST_IMAGE, ...cmd]);
     return n;
   };
   const newVolume = async () => {
     const v = testName('agree');
     volumes.push(v);
-    await dockerOk(['volume', 'create', '--label', label, v]);
+    await asW1(['volume', 'create', '--label', label, v]);
     return v;
   };
   const newNetwork = async () => {
     const n = testName('agree');
     networks.push(n);
-    await dockerOk(['network', 'create', '--label', label, n]);
+    await asW1(['network', 'create', '--label', label, n]);
     return n;
   };
   const newTag = async () => {
     const tag = `${testName('agree')}:1`;
     images.push(tag);
-    await dockerOk(['tag', TEST_IMAGE, tag]);
+    await asW1(['tag', TEST_IMAGE, tag]);
     return tag;
   };
   fs.writeFileSync(path.join(dir, 'in.txt'), 'hello\n');
@@ -136,16 +164,31 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
     async () => ({ argv: ['network', 'prune', '-f', '--filter', `label=${label}`] }),
     async () => ({ argv: ['volume', 'rm', await newVolume()] }),
     async () => ({ argv: ['network', 'rm', await newNetwork()] }),
-    async () => {
-      const n = await newNetwork();
-      const c = await newContainer();
-      await dockerOk(['network', 'connect', n, c]);
-      return { argv: ['network', 'disconnect', n, c] };
-    },
     async () => ({ argv: ['exec', await newContainer(), 'true'] }),
     async () => ({ argv: ['cp', `${await newContainer()}:/etc/passwd`, path.join(dir, `out-${containers.length}`)] }),
     async () => ({ argv: ['cp', path.join(dir, 'in.txt'), `${await newContainer()}:/tmp/in.txt`] }),
     async () => ({ argv: ['export', '-o', path.join(dir, `export-${containers.length}.tar`), await newContainer(false)] }),
+    async () => {
+      const tag = `${testName('agree')}:commit`;
+      images.push(tag);
+      return { argv: ['commit', await newContainer(), tag] };
+    },
+    async () => {
+      const tag = await newTag();
+      const tar = path.join(dir, `load-${images.length}.tar`);
+      await asW1(['save', '-o', tar, tag]);
+      return { argv: ['load', '-q', '-i', tar] };
+    },
+    // stdin attached: the proxy decides the attach as ContainerExec
+    async () => {
+      const n = testName('agree');
+      containers.push(n);
+      return { argv: ['run', '-i', '--name', n, '--label', label, TEST_IMAGE, 'true'] };
+    },
+    async () => ({ argv: ['start', '-ai', await newContainer(false, ['true'], ['-i'])] }),
+    // a running container with an open stdin (`run -d -i`) that ends by itself: attach returns when it exits
+    async () => ({ argv: ['attach', await newContainer(true, ['sleep', '4'], ['-i'])] }),
+    async () => ({ argv: ['update', '--pids-limit', '-1', await newContainer()] }),
     ...[
       ['--privileged'],
       ['-v', '/:/host'],
@@ -155,7 +198,12 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
       ['--cap-add', 'SYS_ADMIN'],
       ['--device', '/dev/null'],
       ['--security-opt', 'seccomp=unconfined'],
+      ['--security-opt', 'label=type:svirt_apache_t'],
       ['--sysctl', 'net.ipv4.ip_forward=1'],
+      ['--tmpfs', '/x:size=1m,dev'],
+      ['--mount', 'type=volume,dst=/x,volume-opt=type=overlay'],
+      ['--oom-score-adj', '-500'],
+      ['--pids-limit', '-1'],
     ].map((flags) => async () => {
       const n = testName('agree');
       containers.push(n);
@@ -192,6 +240,24 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
       return { argv: ['build', '-q', '-t', tag, path.join(dir, 'ctx')] };
     },
     async () => ({ argv: ['start', await newContainer(false)] }),
+    async () => ({ argv: ['start', '-a', await newContainer(false, ['true'], ['-i'])] }),
+    async () => ({ argv: ['attach', '--no-stdin', await newContainer(true, ['sleep', '3'], ['-i'])] }),
+    async () => {
+      const n = testName('agree');
+      containers.push(n);
+      return { argv: ['run', '-d', '-i', '--name', n, '--label', label, TEST_IMAGE, 'true'] };
+    },
+    async () => {
+      const n = testName('agree');
+      containers.push(n);
+      return { argv: ['create', '-i', '--name', n, '--label', label, '--tmpfs', '/x:size=1m,noexec', '--pids-limit', '100', TEST_IMAGE, 'true'] };
+    },
+    async () => {
+      const n = await newNetwork();
+      const c = await newContainer();
+      await asW1(['network', 'connect', n, c]);
+      return { argv: ['network', 'disconnect', n, c] };
+    },
     async () => {
       const c = await newContainer();
       await dockerOk(['pause', c]);
@@ -214,6 +280,11 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
     const { rows } = await w.db.query<{ id: string; rule: string; would: string | null; decision: string }>(
       `SELECT id, rule, would, decision FROM docker_audit WHERE worker = 'w1'`,
     );
+    // The audit names the route's rule (and keeps no query). An attach is allowed unless it carries stdin, which
+    // is decided, and spends a grant, as ContainerExec (core/policy/decide.ts effectiveRule): a held attach is one.
+    for (const r of rows) {
+      if (/^ContainerAttach(Websocket)?$/.test(r.rule) && r.would !== null) r.rule = 'ContainerExec';
+    }
     return rows;
   };
   const seen = new Set((await auditRows()).map((r) => r.id));
@@ -225,6 +296,7 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
 
   for (const make of gated) {
     const k = await make();
+    await callsOf(); // the setup's own calls (through w1's socket) are not the command's
     const c = classifyShell(k.argv);
     t.equal(c.decision, 'gate', `docker ${k.argv.join(' ')} is gated`);
     await w.dockerAs('w1', k.argv, { env: { DOCKER_BUILDKIT: '0' } });
@@ -236,6 +308,7 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
   }
   for (const make of readOnly) {
     const k = await make();
+    await callsOf();
     const c = classifyShell(k.argv);
     t.equal(c.decision, 'pass', `docker ${k.argv.join(' ')} is read-only`);
     const r = await w.dockerAs('w1', k.argv, { env: { DOCKER_BUILDKIT: '0' } });

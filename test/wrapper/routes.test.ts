@@ -22,6 +22,7 @@ async function container(tag: string): Promise<string> {
   const name = testName(tag);
   containers.push(name);
   await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', name);
   return name;
 }
 

@@ -18,6 +18,16 @@ t.test('the sh table in shell-wrapper/docker is generated from shell-rules.ts an
   t.equal(spliceShellTable(script.replace("'rm'|'container rm'", "'rm'|'container zap'")), script, 'a hand edit of the table is detected and undone');
 });
 
+/** The Docker rules a row's grant can cover: its own (gated), added by flags, cp directions, escalated, with stdin. */
+const grantRules = (r: (typeof SHELL_RULES)[number]): string[] => [
+  ...(r.decision === 'gate' ? r.docker : []),
+  ...(r.when ?? []).flatMap((w) => w.add ?? []),
+  ...(r.cp?.out ?? []),
+  ...(r.cp?.in ?? []),
+  ...(r.escalate?.docker ?? []),
+  ...(r.stdin?.docker ?? []),
+];
+
 t.test('row ids and command paths are unique', async (t) => {
   const ids = SHELL_RULES.map((r) => r.id);
   t.equal(new Set(ids).size, ids.length);
@@ -33,7 +43,7 @@ t.test('row ids and command paths are unique', async (t) => {
 
 t.test('every gated row names only Docker rules that need a human (approve or deny in docker-rules.ts)', async (t) => {
   for (const r of SHELL_RULES.filter((x) => x.decision === 'gate')) {
-    const ids = [...r.docker, ...(r.when ?? []).flatMap((w) => w.add ?? []), ...(r.cp?.out ?? []), ...(r.cp?.in ?? [])];
+    const ids = grantRules(r);
     t.ok(ids.length > 0, `${r.id}: names its rules`);
     for (const id of ids) {
       const rule = ruleById(id);
@@ -44,8 +54,24 @@ t.test('every gated row names only Docker rules that need a human (approve or de
   }
 });
 
+t.test('a row that attaches stdin gates on the rule the proxy decides that attach as (ContainerExec)', async (t) => {
+  const rows = SHELL_RULES.filter((r) => r.stdin);
+  t.same(rows.map((r) => r.id).sort(), ['attach', 'run', 'start']);
+  for (const r of rows) {
+    const st = r.stdin!;
+    t.same(st.docker, ['ContainerExec'], `${r.id}: an attach with stdin is decided as ContainerExec (decide.ts effectiveRule)`);
+    t.equal(ruleById('ContainerExec')?.action, 'approve');
+    for (const p of st.paths ?? []) t.ok(r.paths.includes(p), `${r.id}: ${p} is one of its paths`);
+    for (const f of [...(st.on ?? []), ...(st.off ?? [])]) t.notOk(r.values.includes(f), `${r.id}: ${f} is a bool flag`);
+    for (const f of st.onValue?.flags ?? []) t.ok(r.values.includes(f), `${r.id}: ${f} takes a value`);
+    // the grant binds the attach to its container when the command names it (the proxy resolves it to the id)
+    if (r.id !== 'run') t.same(r.targets, { kind: 'container', take: 'first' }, `${r.id}: bound to the container it attaches to`);
+  }
+});
+
 t.test('every read-only row names only Docker rules the policy allows', async (t) => {
   for (const r of SHELL_RULES.filter((x) => x.decision === 'pass')) {
+    t.notOk(r.names, `${r.id}: only gated rows name unbound positionals`);
     for (const id of r.docker) {
       const rule = ruleById(id);
       t.ok(rule, `${r.id}: ${id} is a Docker rule`);
@@ -60,7 +86,8 @@ t.test('escalation flags gate on the Docker rule whose body the proxy inspects, 
   t.ok(rows.length > 0);
   for (const r of rows) {
     for (const id of r.escalate!.docker) {
-      t.equal(ruleById(id)?.inspect, 'container-create', `${r.id}: ${id} is inspected for escalations by the proxy`);
+      t.ok(['container-create', 'container-update'].includes(ruleById(id)?.inspect ?? ''), `${r.id}: ${id} is inspected for escalations by the proxy`);
+      if (r.decision === 'gate') t.ok(r.docker.includes(id), `${r.id}: a gated row's grant covers ${id}`);
     }
     for (const e of r.escalate!.flags) {
       t.ok((ESCALATION_KINDS as readonly string[]).includes(e.kind), `${e.flags[0]}: ${e.kind} is a proxy escalation kind`);
@@ -71,9 +98,7 @@ t.test('escalation flags gate on the Docker rule whose body the proxy inspects, 
 });
 
 t.test('Docker rules that need approval and are reachable from the CLI are covered by a gated row', async (t) => {
-  const covered = new Set(
-    SHELL_RULES.filter((r) => r.decision === 'gate').flatMap((r) => [...r.docker, ...(r.when ?? []).flatMap((w) => w.add ?? []), ...(r.cp?.out ?? []), ...(r.cp?.in ?? [])]),
-  );
+  const covered = new Set(SHELL_RULES.flatMap(grantRules));
   // left to the proxy (held call by call): swarm, services, nodes, secrets, configs, plugins, legacy copy
   const leftToProxy = /^(Swarm|Service|Node|Secret|Config|Plugin|GetPlugin)|^(ContainerCopy|VolumeUpdate|Unknown)$/;
   for (const rule of DOCKER_RULES.filter((r) => r.action === 'approve')) {
