@@ -59,14 +59,22 @@ async function main() {
   const direct = dockerSocketPath();
   const proxied = w.proxy.socketPath('w1');
   const name = testName('bench-logs');
+  const cleanup: string[] = [];
   try {
     console.log(`proxy benchmark: ${N} requests per case, concurrency ${C}, keep-alive; ratio = proxy / direct`);
     console.log(`${'case'.padEnd(26)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'req/s'.padStart(9)}   ratio p50  p99  req/s`);
-    for (const path of ['/_ping', '/v1.41/containers/json']) {
+    // A container of the worker's own, for the calls that name one (ownership is looked up for them).
+    const own = testName('bench-own');
+    await dockerOk(['run', '-d', '--name', own, TEST_IMAGE, 'sleep', '600']);
+    const ownId = await dockerOk(['inspect', '-f', '{{.Id}}', own]);
+    const adopt = (w as { adopt?: (worker: string, kind: 'container', ...refs: string[]) => Promise<void> }).adopt;
+    if (adopt) await adopt('w1', 'container', own);
+    cleanup.push(own);
+    for (const path of ['/_ping', '/v1.41/containers/json', `/v1.41/containers/${own}/json`, `/v1.41/containers/${ownId}/json`]) {
       const d = await load(direct, path, N, C);
       const p = await load(proxied, path, N, C);
       for (const [label, r] of [[`direct  GET ${path}`, d], [`proxy   GET ${path}`, p]] as const) {
-        console.log(`${label.padEnd(26)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.rps, 0)}`);
+        console.log(`${label.replace(ownId, '{id}').replace(own, '{name}').padEnd(26)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.rps, 0)}`);
       }
       console.log(`${''.padEnd(26)}${''.padStart(27)}   ${(p.p50 / d.p50).toFixed(2)}x ${(p.p99 / d.p99).toFixed(2)}x ${(p.rps / d.rps).toFixed(2)}x`);
     }
@@ -74,6 +82,7 @@ async function main() {
     // written once, then read back directly and through the proxy.
     await dockerOk(['create', '--name', name, '--log-driver', 'local', '--log-opt', 'max-size=1g', TEST_IMAGE, 'sh', '-c',
       `yes "$(head -c 8191 /dev/zero | tr '\\0' x)" | head -c ${256 * MiB}`]);
+    await (w as { adopt?: (worker: string, kind: 'container', ...refs: string[]) => Promise<void> }).adopt?.('w1', 'container', name);
     await dockerOk(['start', name]);
     await dockerOk(['wait', name], { timeoutMs: 600_000 });
     const path = `/v1.41/containers/${name}/logs?stdout=1`;
@@ -81,7 +90,7 @@ async function main() {
     const p = await stream(proxied, path);
     console.log(`logs stream (${(d.bytes / MiB).toFixed(0)} MiB framed): direct ${d.mbps.toFixed(0)} MB/s (${d.secs.toFixed(2)} s), proxy ${p.mbps.toFixed(0)} MB/s (${p.secs.toFixed(2)} s), ratio ${(p.mbps / d.mbps).toFixed(2)}x`);
   } finally {
-    await docker(['rm', '-f', name]);
+    await docker(['rm', '-f', name, ...cleanup]);
     await w.close();
   }
 }

@@ -68,7 +68,7 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   const { config, db, bus, log, metrics, policy, apiToken } = opts;
   const approvals = new Approvals(db, bus);
   const workers = new Workers(db, bus);
-  const ownership = new Ownership(db);
+  const ownership = new Ownership(db, bus);
   const docker = new Dockerode({ socketPath: config.upstreamSocket });
   const audit = new DockerAudit(db, new JsonlSpool(path.join(config.dataDir, 'spool', 'control-audit.jsonl')), log);
   const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix);

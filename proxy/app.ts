@@ -76,7 +76,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
     lockState,
     sensitivePaths: [config.socketDir, config.dataDir, config.upstreamSocket],
     workerContainers: new WorkerContainers(db, docker),
-    ownership: new Ownership(db),
+    ownership: new Ownership(db, bus),
   };
   const servers = new Map<string, Array<{ server: http.Server; sockets: Set<Socket>; path: string }>>();
   fs.mkdirSync(config.socketDir, { recursive: true, mode: 0o755 });
@@ -188,6 +188,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
       for (const name of [...servers.keys()]) await removeWorker(name);
       waiter.stop();
       lockState.close();
+      deps.ownership.close();
       if (!opts.lockMirror) await mirror.close();
       forwarder.close();
       await audit.stop();

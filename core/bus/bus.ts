@@ -14,6 +14,8 @@ export const TOPICS = [
   'worker.added',
   'alert.sent',
   'validation.decided',
+  // an object changed hands (created, adopted, removed): proxies drop what they cached about it
+  'ownership.changed',
   // Telegram: a row was added to the outbox (wakes the sender of every control process)
   'telegram.outbox',
 ] as const;

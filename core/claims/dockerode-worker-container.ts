@@ -287,12 +287,14 @@ export class DockerodeWorkerContainer implements WorkerContainer {
     };
   }
 
-  async inspectContainer(nameOrId: string): Promise<OtherContainer | undefined> {
+  async inspectContainer(nameOrId: string): Promise<OtherContainer | 'not-owned' | undefined> {
     try {
       const d = await this.docker.getContainer(nameOrId.replace(/^\//, '')).inspect();
       return { id: d.Id, name: d.Name.replace(/^\//, ''), running: d.State?.Running === true, status: d.State?.Status ?? 'unknown' };
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
+      // The proxy refuses containers that are not the worker's: one it did not start through its socket.
+      if (statusOf(err) === 403 && /is not [a-z0-9_.-]+'s/.test(String((err as { message?: string }).message))) return 'not-owned';
       throw unavailable('inspect container', err);
     }
   }

@@ -77,8 +77,11 @@ export interface WorkerContainer {
   /** how the path differs from the container's image (docker diff), undefined when it does not */
   changeOf(path: string): Promise<ChangeKind | undefined>;
   exec(cmd: string[], opts: { timeoutMs: number; maxOutputBytes: number; workingDir?: string }): Promise<ExecResult>;
-  /** another container by name or id (container_running claims); undefined when none */
-  inspectContainer(nameOrId: string): Promise<OtherContainer | undefined>;
+  /**
+   * another container by name or id (container_running claims); undefined when none; 'not-owned' when it exists
+   * but is not the worker's (the sidecar's identity may inspect only what its worker owns)
+   */
+  inspectContainer(nameOrId: string): Promise<OtherContainer | 'not-owned' | undefined>;
 }
 
 /** Go's os.ModeDir and os.ModeSymlink bits in the mode Docker reports. */

@@ -19,8 +19,16 @@ async function inspectOr404<T>(fn: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** Engine ids (containers, execs, networks) are never reused, so a full id the store knows needs no lookup. */
+const FULL_ID = /^[0-9a-f]{64}$/;
+
 export async function resolveObject(docker: Dockerode, ownership: Ownership, o: RequestedObject): Promise<ObjectFact> {
   const missing: ObjectFact = { ...o, exists: false, names: [o.ref], owner: null };
+  if ((o.kind === 'container' || o.kind === 'exec' || o.kind === 'network') && FULL_ID.test(o.ref)) {
+    // If it is gone since, dockerd answers 404 for the id itself: nothing else can answer to it.
+    const owner = await ownership.ownerOf(o.kind, o.ref);
+    if (owner) return { ...o, exists: true, id: o.ref, names: [o.ref], owner };
+  }
   switch (o.kind) {
     case 'container': {
       const c = await inspectOr404(() => docker.getContainer(o.ref).inspect());

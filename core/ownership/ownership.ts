@@ -2,6 +2,7 @@
 // its socket (or when ops adopt an object for it), and read before every decision that touches an object. Labels
 // on containers, volumes and networks only help dockerd filter lists; they are never trusted on their own.
 import { wingmanError } from '../errors.js';
+import type { Bus } from '../bus/bus.js';
 import type { Db } from '../store/db.js';
 
 export const OWNED_KINDS = ['container', 'exec', 'volume', 'network', 'image'] as const;
@@ -21,8 +22,25 @@ const TTL_MS = 5_000;
 
 export class Ownership {
   private readonly cache = new Map<string, { worker: string | null; at: number }>();
+  private readonly unwatch: () => void = () => undefined;
 
-  constructor(private readonly db: Db) {}
+  /** With a bus, a change made anywhere (ops adopting in the control process) reaches every proxy's cache at once. */
+  constructor(
+    private readonly db: Db,
+    private readonly bus?: Bus,
+  ) {
+    if (bus) {
+      this.unwatch = bus.watch(['ownership.changed'], (e) => this.cache.delete(this.key(String(e.data.kind) as OwnedKind, String(e.data.id))));
+    }
+  }
+
+  close(): void {
+    this.unwatch();
+  }
+
+  private announce(kind: OwnedKind, id: string): void {
+    this.bus?.publish('ownership.changed', { kind, id }).catch(() => undefined);
+  }
 
   private key(kind: OwnedKind, id: string): string {
     return `${kind}\0${id}`;
@@ -91,6 +109,7 @@ export class Ownership {
       ]);
     });
     this.cache.set(this.key(kind, id), { worker, at: Date.now() });
+    this.announce(kind, id);
   }
 
   /** The object is gone (removed through the proxy): its name may be taken by anyone again. */
@@ -105,6 +124,7 @@ export class Ownership {
       ]);
     }
     this.cache.delete(this.key(kind, id));
+    this.announce(kind, id);
   }
 
   async list(worker: string, kind?: OwnedKind): Promise<OwnedObject[]> {

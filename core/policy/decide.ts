@@ -295,8 +295,10 @@ export function decide(input: DecideInput): Decision {
   }
 
   const owned = ownershipVerdict(input, rule);
-  if (owned.action === 'deny') reasons.unshift(...owned.reasons);
-  else reasons.push(...owned.reasons);
+  if (owned.action === 'deny') {
+    // Not the worker's: that is the whole answer (a "needs approval" after it would suggest one could be given).
+    reasons.splice(0, reasons.length, ...owned.reasons, ...reasons.filter((r) => / \((\w+): (deny|approve)\)$/.test(r)));
+  } else reasons.push(...owned.reasons);
   action = stricter(action, owned.action);
 
   if (input.lockdown?.locked && !rule.read) {

@@ -170,7 +170,7 @@ t.test('daemon-side fetches are refused: dockerd would reach the host\'s loopbac
 
 t.test('a worker cannot undo its lockdown through another route, nor can anyone else', async (t) => {
   const name = await ownContainer('lock');
-  await w.cli(['lockdown', 'w1', '--why', 'test']);
+  await w.control.lockdowns.lock('w1', 'test lockdown', 'test');
   await dockerOk(['pause', name]);
   for (const [worker, args] of [
     ['w1', ['unpause', name]],
@@ -181,7 +181,7 @@ t.test('a worker cannot undo its lockdown through another route, nor can anyone 
     t.not(r.code, 0, `${worker} ${args[0]}: refused`);
   }
   t.equal(await state(name), 'paused', 'still paused');
-  await w.cli(['unlock', 'w1']);
+  await w.control.lockdowns.unlock('w1', 'test', 'test');
   await docker(['unpause', name]);
 });
 

@@ -85,8 +85,11 @@ t.test('registered: reads and execs in its worker container work', async (t) => 
   await new Promise((r) => stream.on('end', r));
   t.equal(out.trim(), mine);
   t.match(await exec.inspect(), { ContainerID: (await docker(['inspect', '-f', '{{.Id}}', mine])).stdout.trim() });
-  // Another container may be inspected (container_running claims), nothing more.
-  t.equal((await sc.getContainer(other).inspect()).Name, `/${other}`);
+  // Another container may be inspected only when its worker owns it (container_running claims): its Env may hold
+  // secrets of someone else.
+  t.equal(await statusOf(() => sc.getContainer(other).inspect()), 403, 'nobody\'s container: refused');
+  await w.adopt('w1', 'container', other);
+  t.equal((await sc.getContainer(other).inspect()).Name, `/${other}`, 'once it is w1\'s: inspected');
 });
 
 t.test('another container: no files, processes or commands', async (t) => {

@@ -111,10 +111,12 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
     const r = await w.dockerAs('w1', args);
     if (r.code !== 0) throw new Error(`docker ${args.join(' ')} through w1 failed: ${r.stderr}`);
   };
+  // create + start rather than `run -d`: run's wait call can end after the CLI does, and be counted as the next command's
   const newContainer = async (running = true, cmd: string[] = ['sleep', '600'], opts: string[] = []) => {
     const n = testName('agree');
     containers.push(n);
-    await asW1([running ? 'run' : 'create', ...(running ? ['-d'] : []), ...opts, '--name', n, '--label', label, TEST_IMAGE, ...cmd]);
+    await asW1(['create', ...opts, '--name', n, '--label', label, TEST_IMAGE, ...cmd]);
+    if (running) await asW1(['start', n]);
     return n;
   };
   const newVolume = async () => {

@@ -6,6 +6,9 @@ export const verifyContainerRunning: Verifier = async (params, ctx) => {
   const name = String(params.name);
   const c = await ctx.container.inspectContainer(name);
   if (!c) return verdict('FALSE', verifier, `no container named ${JSON.stringify(name)}`, { name, exists: false });
+  if (c === 'not-owned') {
+    return verdict('FALSE', verifier, `container ${JSON.stringify(name)} exists but is not one the worker started (not its own)`, { name, owned: false });
+  }
   const ev = { name: c.name, id: c.id.slice(0, 12), status: c.status };
   return c.running
     ? verdict('TRUE', verifier, `container ${c.name} is running`, ev)
