@@ -34,6 +34,7 @@ import { scopeQuery, stampBody, stampBuildQuery } from '../core/ownership/owner-
 import type { Ownership } from '../core/ownership/ownership.js';
 import { OPERATIVE_HEADERS } from '../core/approvals/operation.js';
 import { spoolBody, type SpooledBody } from './spool-body.js';
+import { inspectBuildContext } from '../core/docker/build-context.js';
 import { afterForward, filterListed, needsAfter, needsCapture, needsFiltering } from './owned-results.js';
 import path from 'node:path';
 
@@ -178,6 +179,13 @@ export async function handleCall(
 
     const refs = referencedHostPaths(match.rule.inspect, body);
     const facts = refs.paths.length || refs.volumes.length ? await gatherFacts(deps.docker, refs.paths, refs.volumes) : {};
+    if (match.rule.id === 'ImageBuild' && identity === 'worker' && io.kind === 'http' && hasBody(req)) {
+      // The context is read before deciding: its Dockerfile can make dockerd fetch (ADD <url>, FROM a registry).
+      // The spooled file, and nothing sent later, is what dockerd then gets.
+      spooled = await spoolBody(req, path.join(deps.config.dataDir, 'spool', 'bodies'));
+      ctx.bytesIn = spooled.bytes;
+      facts.buildContext = await inspectBuildContext(spooled.path, target.query);
+    }
     const sidecar = identity === 'sidecar' ? await sidecarTarget(deps, worker, match) : undefined;
 
     // Whose objects the call touches: gathered before deciding, like every other fact.
@@ -218,6 +226,8 @@ export async function handleCall(
       objects,
     });
 
+    // One effect, one rule: an attach with stdin is audited (and counted) as the exec it is.
+    ctx.rule = decision.rule.id;
     let action = decision.action;
     // Shadow mode is for rolling out worker policy; the sidecar identity is always enforced.
     if (deps.config.policyMode === 'shadow' && action !== 'allow' && identity === 'worker') {
@@ -225,10 +235,11 @@ export async function handleCall(
       action = 'allow';
     }
     decisionLabel = ctx.would ? `shadow_${ctx.would}` : action;
-    deps.metrics.proxyRequests.inc({ rule: match.rule.id, decision: decisionLabel });
+    deps.metrics.proxyRequests.inc({ rule: decision.rule.id, decision: decisionLabel });
 
     if (action === 'deny') {
-      throw refusal(403, 'WGM_ERR_PROXY_FORBIDDEN', decision.reasons.join('; ') || `${decision.summary} is not allowed`);
+      const code = decision.notOwner ? 'WGM_ERR_PROXY_NOT_OWNER' : 'WGM_ERR_PROXY_FORBIDDEN';
+      throw refusal(403, code, decision.reasons.join('; ') || `${decision.summary} is not allowed`);
     }
 
     // Calls go to the id that was checked, so a rename between check and forward changes nothing.
@@ -239,7 +250,7 @@ export async function handleCall(
     let forwardPath = (target.version ? `/v${target.version}` : '') + checkedPath + encodeQuery(target.query);
     if (action === 'approve') {
       // A body that is not JSON is bound by its digest: spooled, hashed, and that file is what is forwarded.
-      if (io.kind === 'http' && bodyBuf === undefined && hasBody(req)) {
+      if (io.kind === 'http' && bodyBuf === undefined && spooled === undefined && hasBody(req)) {
         spooled = await spoolBody(req, path.join(deps.config.dataDir, 'spool', 'bodies'));
         ctx.bytesIn = spooled.bytes;
       }

@@ -33,7 +33,8 @@ function json(buf: Buffer | undefined): Record<string, unknown> | undefined {
 }
 
 async function keepOwned<T>(ownership: Ownership, worker: string, kind: OwnedKind, items: T[], idOf: (x: T) => string): Promise<T[]> {
-  const owners = await ownership.ownersOf(kind, items.map(idOf).filter(Boolean));
+  // With the store down a list shows what is known to be the worker's, never anything else.
+  const owners = await ownership.ownersOf(kind, items.map(idOf).filter(Boolean), { partial: true });
   return items.filter((x) => owners.get(idOf(x)) === worker);
 }
 

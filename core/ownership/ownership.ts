@@ -46,8 +46,12 @@ export class Ownership {
     return `${kind}\0${id}`;
   }
 
-  /** Owner of each id (absent from the map: nobody's). Throws when the store cannot answer (callers fail closed). */
-  async ownersOf(kind: OwnedKind, ids: readonly string[]): Promise<Map<string, string>> {
+  /**
+   * Owner of each id (absent from the map: nobody's). Throws when the store cannot answer (callers fail closed),
+   * unless `partial`: then what is already known is answered and the rest counts as nobody's (lists shrink to
+   * what is known to be the worker's; nothing leaks).
+   */
+  async ownersOf(kind: OwnedKind, ids: readonly string[], opts: { partial?: boolean } = {}): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const misses: string[] = [];
     const now = Date.now();
@@ -67,9 +71,9 @@ export class Ownership {
       } catch (err) {
         // Store down: what was known stays known (ids are never reused; a name changes hands only through a
         // store write, which cannot happen now). Anything never seen is unknown, and unknown is refused.
-        if (misses.every((id) => this.cache.has(this.key(kind, id)))) {
+        if (opts.partial || misses.every((id) => this.cache.has(this.key(kind, id)))) {
           for (const id of misses) {
-            const w = this.cache.get(this.key(kind, id))!.worker;
+            const w = this.cache.get(this.key(kind, id))?.worker;
             if (w) out.set(id, w);
           }
           return out;

@@ -41,6 +41,8 @@ export interface Decision {
   escalations: Escalation[];
   /** words a person can judge at a glance: `remove container web (force, with volumes)` */
   summary: string;
+  /** the call was refused because it touches what is not the worker's (and not shared with it) */
+  notOwner?: boolean;
 }
 
 const RANK: Record<Action, number> = { allow: 0, approve: 1, deny: 2 };
@@ -255,7 +257,10 @@ function decideForSidecar(input: DecideInput, match: RouteMatch): Decision {
   if (rule.sidecar === 'own' && input.ownContainer !== true) return refuse(`${who} may ${rule.verb} on its worker's container only`);
   if (rule.sidecar === 'worker' && input.ownContainer !== true) {
     const t = input.objects?.target;
-    if (!t || (t.exists && t.owner !== input.worker)) return refuse(`${who} may ${rule.verb} on its worker's containers only`);
+    if (!t || (t.exists && t.owner !== input.worker)) {
+      const what = t ? `container ${clip(t.names[0] ?? t.ref, 120)}` : 'that container';
+      return refuse(`${what} is not ${input.worker}'s: ${who} may ${rule.verb} on its worker's containers only`);
+    }
   }
   const escalations = rule.inspect
     ? findEscalations(rule.inspect, input.body, input.target, { allowlist: [], extraSensitive: input.sensitivePaths ?? [] }, input.facts)
@@ -305,8 +310,9 @@ export function decide(input: DecideInput): Decision {
     action = 'deny';
     reasons.unshift(`worker ${input.worker} is locked down (${input.lockdown.reason ?? 'no reason given'})`);
   }
+  const notOwner = owned.action === 'deny' && !input.lockdown?.locked ? { notOwner: true } : {};
   let summary = summarize(match, input.target, input.body);
   if (rule !== match.rule) summary = `attach to container ${clip(match.params.name ?? '', 120)} with stdin (a command channel: the same as exec)`;
   if (rule.id === 'Unknown') summary = `${input.method} ${input.target.path.slice(0, 200)} (unknown endpoint)`;
-  return { action, rule, route: match.route, params: match.params, reasons, escalations, summary };
+  return { action, rule, route: match.route, params: match.params, reasons, escalations, summary, ...notOwner };
 }

@@ -38,7 +38,19 @@ export interface Escalation {
   detail: string;
 }
 
+/** What a classic build's context makes dockerd fetch by itself (read by core/docker/build-context.ts). */
+export interface BuildContextFacts {
+  /** what `ADD` sources dockerd would download (URLs, git remotes, or a `$variable` that may expand to one) */
+  fetches: string[];
+  /** images `FROM` names, after ARG and build-arg substitution */
+  fromImages: string[];
+  /** why the context could not be read: then nothing in it can be trusted */
+  problem?: string;
+}
+
 export interface HostFacts {
+  /** (builds) the Dockerfile of the context the client sent */
+  buildContext?: BuildContextFacts;
   /** real paths (symlinks resolved on the Docker host) of bind sources, by the literal source */
   realpaths?: Record<string, string>;
   /** existing named volumes referenced by the request */
@@ -540,6 +552,20 @@ export function findEscalations(
       if (queryGet(target.query, 'cgroupparent') !== '') out.push({ kind: 'cgroup_parent', detail: 'build sets a cgroup parent' });
       for (const remote of queryAll(target.query, 'remote')) {
         if (remote !== '') out.push({ kind: 'daemon_fetch', detail: `dockerd fetches the build context from ${plain(remote)} (remote=), from the host's network` });
+      }
+      const ctx = facts.buildContext;
+      if (ctx?.problem) out.push({ kind: 'daemon_fetch', detail: `${ctx.problem}: what dockerd would fetch for it is unknown` });
+      for (const src of ctx?.fetches ?? []) {
+        out.push({ kind: 'daemon_fetch', detail: `the Dockerfile makes dockerd download ${plain(src)} (ADD), from the host's network` });
+      }
+      for (const image of ctx?.fromImages ?? []) {
+        if (image.includes('$')) {
+          out.push({ kind: 'daemon_fetch', detail: `the Dockerfile builds FROM ${plain(image)}, which may name any registry` });
+          continue;
+        }
+        const host = registryHost(image);
+        const problem = host === undefined ? undefined : privateHostProblem(host);
+        if (problem) out.push({ kind: 'daemon_fetch', detail: `the Dockerfile makes dockerd pull ${plain(image)} from registry ${plain(host!, 80)}: ${problem}` });
       }
       break;
     }

@@ -342,7 +342,8 @@ export const SHELL_RULES: readonly ShellRule[] = Object.freeze([
   { id: 'load', paths: ['load', 'image load'], decision: 'gate', verb: 'load images from a tar', docker: ['ImageLoad'], values: ['-i', '--input', '--platform'], uses: 1 },
   { id: 'push', paths: ['push', 'image push'], decision: 'gate', verb: 'push image', docker: ['ImagePush'], values: ['--platform'], targets: { kind: 'image', take: 'first' } },
 
-  // run/create: read-only unless an escalation flag is present (then gated as ContainerCreate)
+  // run/create: read-only unless an escalation flag is present (then gated as ContainerCreate) or `run` attaches
+  // stdin (then gated as ContainerExec: the proxy decides that attach as an exec); attach/start -i likewise
   {
     id: 'run',
     paths: ['run', 'container run', 'create', 'container create'],

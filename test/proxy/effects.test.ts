@@ -203,3 +203,33 @@ t.test(`a worker has at most WINGMAN_MAX_PENDING_PER_WORKER held calls`, async (
   await Promise.all(held);
   t.equal(await state(name), 'running');
 });
+
+t.test('a build context whose Dockerfile makes dockerd fetch is refused before dockerd sees it', async (t) => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const rows: Array<[string, string]> = [
+    ['ADD of a loopback URL', `FROM ${TEST_IMAGE}\nADD http://127.0.0.1:9/secret /secret\n`],
+    ['ADD through a build ARG', `FROM ${TEST_IMAGE}\nARG SRC=http://127.0.0.1:9/x\nADD $SRC /x\n`],
+    ['FROM a loopback registry', `FROM 127.0.0.1:5000/base\nRUN true\n`],
+    ['FROM through an ARG', `ARG BASE=localhost:5000/base\nFROM $BASE\n`],
+    ['ADD in an ONBUILD trigger', `FROM ${TEST_IMAGE}\nONBUILD ADD https://10.0.0.1/x /x\n`],
+  ];
+  for (const [what, dockerfile] of rows) {
+    const ctx = fs.mkdtempSync(path.join(w.dir, 'ctx-'));
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), dockerfile);
+    const tag = `${testName('t-fetch')}:x`;
+    cleanup.push(() => docker(['rmi', tag]));
+    const r = await w.dockerAs('w1', ['build', '-t', tag, ctx]);
+    t.not(r.code, 0, `${what}: refused`);
+    t.match(r.stderr, /daemon_fetch: deny/, `${what}: named as a daemon-side fetch`);
+    t.equal((await docker(['image', 'inspect', tag])).code, 1, `${what}: nothing was built`);
+  }
+  const ctx = fs.mkdtempSync(path.join(w.dir, 'ctx-'));
+  fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${TEST_IMAGE} AS base\nFROM base\nADD local.txt /local.txt\n`);
+  fs.writeFileSync(path.join(ctx, 'local.txt'), 'local\n');
+  const tag = `${testName('t-local')}:x`;
+  cleanup.push(() => docker(['rmi', tag]));
+  const ok = await w.dockerAs('w1', ['build', '-t', tag, ctx]);
+  t.equal(ok.code, 0, `a local ADD and a stage name build: ${ok.stderr}`);
+  t.equal(await dockerOk(['run', '--rm', tag, 'cat', '/local.txt']), 'local');
+});

@@ -386,6 +386,7 @@ t.test('no answer: the message is edited to expired and the CLI exits 1', async 
     await f2.close();
   });
   const c = await startContainer('tg-expire');
+  await short.adopt('w1', 'container', c);
   const call = short.dockerAs('w1', ['rm', '-f', c]);
   const a = await short.pendingApproval('w1');
   const m = await messageFor(f2, short, a.id);

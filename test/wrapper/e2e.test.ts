@@ -1,13 +1,14 @@
 // End to end with the real engine: a worker runs docker through the wrapper (dash and busybox sh) and the proxy
 // (DOCKER_HOST = its proxy socket); Wingman holds one approval for the whole command; ops decide through the CLI or
 // the API. The grant the wrapper receives covers exactly the calls of the approved command.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import t from 'tap';
 import { docker, dockerOk, testName, TEST_IMAGE } from '../helpers/env.js';
 import { startWingman, type Wingman } from '../helpers/wingman.js';
-import { recordingServer, runWrapper, SHELLS, spawnWrapper, tmpDir } from './helpers.js';
+import { recordingServer, runWrapper, SHELLS, spawnWrapper, tmpDir, WRAPPER, type RunResult } from './helpers.js';
 
 const TOKENS = { w1: 'wgmtest-w1-token-0123456789', w2: 'wgmtest-w2-token-0123456789' };
 const WORKER_TOKENS = `w1:${TOKENS.w1},w2:${TOKENS.w2}`;
@@ -349,6 +350,27 @@ t.test('run -i: one approval covers the attach with stdin (decided as an exec), 
   t.same((await w.control.approvals.events(a.id)).map((e) => e.event), ['requested', 'decided', 'consumed']);
 });
 
+/**
+ * The wrapper with `input` on a stdin that stays open (the docker CLI ends an attach as soon as its stdin ends,
+ * before the container's answer comes back); it is closed when the wrapper exits.
+ */
+function runWithOpenStdin(shell: { argv: string[] }, args: string[], env: NodeJS.ProcessEnv, input: string): Promise<RunResult> {
+  const [cmd, ...pre] = shell.argv;
+  const child = spawn(cmd!, [...pre, WRAPPER, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  child.stdin.on('error', () => undefined);
+  child.stdin.write(input);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      child.stdin.destroy();
+      resolve({ code: code ?? 1, stdout, stderr });
+    }),
+  );
+}
+
 t.test('attach (and start -ai) with stdin: one approval bound to the container', async (t) => {
   for (const shell of SHELLS) {
     const c = testName('attach');
@@ -356,7 +378,7 @@ t.test('attach (and start -ai) with stdin: one approval bound to the container',
     // `run -d -i` is not gated: detached, nothing is attached
     await asWorker('w1', ['run', '-d', '-i', '--name', c, '--label', runLabel, TEST_IMAGE, 'sh', '-c', 'read line; echo "got $line"']);
     t.equal((await docker(['inspect', '-f', '{{.Config.OpenStdin}}', c])).stdout.trim(), 'true');
-    const pending = runWrapper(shell, ['attach', c], workerEnv(w, 'w1'), { input: 'hello\n' });
+    const pending = runWithOpenStdin(shell, ['attach', c], workerEnv(w, 'w1'), 'hello\n');
     const a = await w.pendingApproval('w1');
     t.equal(a.summary, `attach to container ${c} (stdin attached)`);
     const id = (await docker(['inspect', '-f', '{{.Id}}', c])).stdout.trim();
