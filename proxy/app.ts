@@ -35,6 +35,8 @@ export interface ProxyApp {
   sidecarSocketPath(name: string): string;
   workers(): string[];
   audit: DockerAudit;
+  /** who owns which object, as this proxy sees it (the store, with this process's cache) */
+  ownership: Ownership;
   close(): Promise<void>;
 }
 
@@ -183,6 +185,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
     sidecarSocketPath,
     workers: () => [...servers.keys()],
     audit,
+    ownership: deps.ownership,
     async close() {
       unwatch();
       for (const name of [...servers.keys()]) await removeWorker(name);

@@ -177,8 +177,8 @@ t.test('claims against a real busybox worker', async (t) => {
   await t.test('containers', async (t) => {
     // A container the worker did not start through its socket is not one it can claim.
     await table(t, [['not the worker\'s', { type: 'container_running', name: other.name }, 'FALSE', /not one the worker started/]]);
-    const { Ownership } = await import('../../core/ownership/ownership.js');
-    await new Ownership(sc.db, sc.bus).record('container', other.id, sc.config.worker ?? 'w1');
+    // As ops adopting it would: through the proxy's own view, so its cached "nobody's" goes at once.
+    await sc.proxy!.ownership.record('container', other.id, sc.config.worker ?? 'w1', { source: 'adopted', actor: 'test' });
     await table(t, [
       ['running', { type: 'container_running', name: other.name }, 'TRUE'],
       ['absent', { type: 'container_running', name: 'wgmtest-no-such-container' }, 'FALSE', /no container/],
@@ -186,7 +186,7 @@ t.test('claims against a real busybox worker', async (t) => {
     await other.sh('true');
     const stopped = await startWorkerBox('stopped');
     t.teardown(() => stopped.remove());
-    await new Ownership(sc.db, sc.bus).record('container', stopped.id, sc.config.worker ?? 'w1');
+    await sc.proxy!.ownership.record('container', stopped.id, sc.config.worker ?? 'w1', { source: 'adopted', actor: 'test' });
     const { docker } = await import('../helpers/env.js');
     await docker(['stop', '-t', '0', stopped.name]);
     await table(t, [['stopped', { type: 'container_running', name: stopped.name }, 'FALSE', /exited/]]);
