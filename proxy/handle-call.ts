@@ -20,7 +20,7 @@ import { parseGoJson, toJson, type JVal } from '../core/policy/go-json.js';
 import { matchRoute, type RouteMatch } from '../core/policy/match-route.js';
 import { encodePath, encodeQuery, normalizeTarget, type NormalizedTarget } from '../core/policy/normalize.js';
 import type { PolicyFile } from '../core/policy/policy-file.js';
-import type { Forwarder } from './forward.js';
+import type { Fetched, Forwarder } from './forward.js';
 import type { LockState } from './lock-state.js';
 import { hasBody, readBody } from './read-body.js';
 import { reject, rejectSocket, type Rejection } from './reject.js';
@@ -108,6 +108,28 @@ function operativeHeaders(req: IncomingMessage): Record<string, string> {
   return out;
 }
 
+const LIST_KIND: Record<string, 'container' | 'volume' | 'network' | undefined> = { containers: 'container', volumes: 'volume', networks: 'network' };
+
+/** Whether ops adopted objects of this kind for the worker; unknown (store down) counts as yes (no label narrowing). */
+async function adoptedAny(deps: ProxyDeps, worker: string, kind: 'container' | 'volume' | 'network'): Promise<boolean> {
+  try {
+    return await deps.ownership.hasAdopted(worker, kind);
+  } catch {
+    return true;
+  }
+}
+
+/** Id and name out of a container inspect answer. */
+function inspected(body: Buffer): { id: string; name: string } | undefined {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as { Id?: unknown; Name?: unknown };
+    if (typeof v.Id !== 'string' || !/^[0-9a-f]{64}$/.test(v.Id)) return undefined;
+    return { id: v.Id, name: typeof v.Name === 'string' ? v.Name.replace(/^\//, '') : v.Id };
+  } catch {
+    return undefined;
+  }
+}
+
 /** The socket a call arrived on says who is calling: the worker, or its sidecar's read-only identity. */
 export type Identity = 'worker' | 'sidecar';
 
@@ -151,7 +173,9 @@ export async function handleCall(
     // Lists, prunes and event streams see only the worker's own objects; builds are labelled as its own. The
     // query decided on is the query forwarded.
     if (identity === 'worker') {
-      target = { ...target, query: scopeQuery(match.rule, target.query, worker) };
+      const listed = LIST_KIND[match.rule.scope ?? ''];
+      const labelLists = match.rule.method === 'GET' && listed !== undefined ? !(await adoptedAny(deps, worker, listed)) : false;
+      target = { ...target, query: scopeQuery(match.rule, target.query, worker, { labelLists }) };
       if (match.rule.id === 'ImageBuild') target = { ...target, query: stampBuildQuery(target.query, worker) };
     }
 
@@ -190,7 +214,26 @@ export async function handleCall(
 
     // Whose objects the call touches: gathered before deciding, like every other fact.
     let objects: ObjectFacts | undefined;
-    if (identity === 'worker' || match.rule.sidecar === 'worker') {
+    let prefetched: Fetched | undefined;
+    if (identity === 'worker' && io.kind === 'http' && match.rule.id === 'ContainerInspect') {
+      // An inspect has no effect, and its answer is the fact itself (the id and name of what the name resolves
+      // to now): asked once, decided on, and written only if the container is the worker's.
+      prefetched = await deps.forwarder.fetch(req, { path: (target.version ? `/v${target.version}` : '') + encodePath(target.path) + encodeQuery(target.query) });
+      if (prefetched.status === 404) throw new NotFound('container', match.params.name ?? '');
+      if (prefetched.status === 200) {
+        const seen = inspected(prefetched.body);
+        if (!seen) throw refusal(502, 'WGM_ERR_PROXY_UPSTREAM', 'docker engine answered an inspect without an id', 'error');
+        let owner: string | undefined;
+        try {
+          owner = await deps.ownership.ownerOf('container', seen.id);
+        } catch (err) {
+          if (isWingmanError(err)) throw err;
+          throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'the store cannot say who owns what this call touches; refused (fail closed)', 'error');
+        }
+        const ref = match.params.name ?? '';
+        objects = { target: { kind: 'container', ref, use: 'target', exists: true, id: seen.id, names: [seen.name], owner: owner ?? null }, refs: [] };
+      } else objects = { refs: [] }; // an error answer of the engine's own: relayed as it is
+    } else if (identity === 'worker' || match.rule.sidecar === 'worker') {
       try {
         objects = await gatherObjects(deps.docker, deps.ownership, match.rule, match.params, target, body);
       } catch (err) {
@@ -262,7 +305,12 @@ export async function handleCall(
       decisionLabel = 'approved';
     }
 
-    if (io.kind === 'http' && identity === 'worker' && needsFiltering(match.rule)) {
+    if (prefetched && io.kind === 'http') {
+      const headers: Record<string, string | string[]> = { ...prefetched.headers, 'content-length': String(prefetched.body.length) };
+      io.res.writeHead(prefetched.status, headers);
+      io.res.end(prefetched.body);
+      auditRow(deps, worker, method, ctx, decisionLabel, prefetched.status, started, prefetched.body.length);
+    } else if (io.kind === 'http' && identity === 'worker' && needsFiltering(match.rule)) {
       // Lists: dockerd already applied the owner label; the store has the last word on each item.
       const got = await deps.forwarder.fetch(req, { path: forwardPath, body: bodyBuf });
       const out = got.status === 200 ? await filterListed(deps.ownership, worker, match.rule.scope!, got.body) : got.body;

@@ -79,11 +79,18 @@ export function encodeFilters(f: Map<string, Set<string>>): string {
  * (dockerd ANDs label filters, so nothing the worker adds can widen it). Go reads the first `filters` value; the
  * rewritten query has exactly one. Images are shared for reading, so image lists are not scoped; image prunes are.
  */
-export function scopeQuery(rule: { method: string; scope?: Scope }, query: Array<[string, string]>, worker: string): Array<[string, string]> {
+export function scopeQuery(
+  rule: { method: string; scope?: Scope },
+  query: Array<[string, string]>,
+  worker: string,
+  opts: { labelLists?: boolean } = {},
+): Array<[string, string]> {
   const { scope } = rule;
-  // Lists are cut down by the store (proxy/owned-results.ts), so objects ops adopted for the worker, which carry
-  // no label, are listed too; prunes and the event stream can only be scoped by dockerd, by the label.
-  if (scope === undefined || scope === 'df' || (rule.method === 'GET' && scope !== 'events')) return query;
+  // Lists are cut down by the store (proxy/owned-results.ts) in any case. The label narrows them in dockerd too,
+  // unless ops adopted objects for the worker (those carry no label). Prunes and the event stream can only be
+  // scoped by dockerd, by the label.
+  if (scope === undefined || scope === 'df') return query;
+  if (rule.method === 'GET' && scope !== 'events' && !opts.labelLists) return query;
   const first = query.find(([k]) => k === 'filters');
   const filters = parseFilters(first?.[1] ?? '');
   const labels = filters.get('label') ?? new Set<string>();

@@ -22,6 +22,7 @@ const TTL_MS = 5_000;
 
 export class Ownership {
   private readonly cache = new Map<string, { worker: string | null; at: number }>();
+  private readonly adopted = new Map<string, { any: boolean; at: number }>();
   private readonly unwatch: () => void = () => undefined;
 
   /** With a bus, a change made anywhere (ops adopting in the control process) reaches every proxy's cache at once. */
@@ -30,7 +31,10 @@ export class Ownership {
     private readonly bus?: Bus,
   ) {
     if (bus) {
-      this.unwatch = bus.watch(['ownership.changed'], (e) => this.cache.delete(this.key(String(e.data.kind) as OwnedKind, String(e.data.id))));
+      this.unwatch = bus.watch(['ownership.changed'], (e) => {
+        this.cache.delete(this.key(String(e.data.kind) as OwnedKind, String(e.data.id)));
+        this.adopted.clear();
+      });
     }
   }
 
@@ -113,6 +117,7 @@ export class Ownership {
       ]);
     });
     this.cache.set(this.key(kind, id), { worker, at: Date.now() });
+    if (source === 'adopted') this.adopted.clear();
     this.announce(kind, id);
   }
 
@@ -129,6 +134,23 @@ export class Ownership {
     }
     this.cache.delete(this.key(kind, id));
     this.announce(kind, id);
+  }
+
+  /**
+   * Does the worker own objects of this kind that ops adopted for it? Those carry no owner label, so a list
+   * cannot be narrowed by dockerd's label filter for it.
+   */
+  async hasAdopted(worker: string, kind: OwnedKind): Promise<boolean> {
+    const k = `${worker}\0${kind}`;
+    const hit = this.adopted.get(k);
+    if (hit && Date.now() - hit.at < TTL_MS) return hit.any;
+    const { rows } = await this.db.query<{ one: number }>(
+      `SELECT 1 AS one FROM owned_objects WHERE worker = $1 AND kind = $2 AND source = 'adopted' LIMIT 1`,
+      [worker, kind],
+    );
+    const any = rows.length > 0;
+    this.adopted.set(k, { any, at: Date.now() });
+    return any;
   }
 
   async list(worker: string, kind?: OwnedKind): Promise<OwnedObject[]> {

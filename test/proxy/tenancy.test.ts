@@ -182,3 +182,19 @@ t.test('w1 runs its whole workflow on its own objects', async (t) => {
   t.equal((await stop).code, 0);
   t.equal(await running(c1), 'exited', 'stopped on the engine');
 });
+
+t.test('what ops adopt for a worker (no owner label) is listed and usable by it, and by no one else', async (t) => {
+  const adopted = testName('t-adopted');
+  const vol = testName('t-adopted-v');
+  cleanup.push(() => docker(['rm', '-f', adopted]), () => docker(['volume', 'rm', '-f', vol]));
+  await dockerOk(['create', '--name', adopted, TEST_IMAGE, 'true']);
+  await dockerOk(['volume', 'create', vol]);
+  t.equal(await asOk('w2', ['ps', '-a', '--filter', `name=${adopted}`, '--format', '{{.Names}}']), '', 'before: not listed');
+  await w.adopt('w2', 'container', adopted);
+  await w.adopt('w2', 'volume', vol);
+  t.equal(await asOk('w2', ['ps', '-a', '--filter', `name=${adopted}`, '--format', '{{.Names}}']), adopted, 'docker ps lists it');
+  t.match(await asOk('w2', ['volume', 'ls', '--format', '{{.Name}}']), vol, 'docker volume ls lists it');
+  t.equal(await asOk('w2', ['inspect', '-f', '{{.Name}}', adopted]), `/${adopted}`);
+  t.equal(await asOk('w1', ['ps', '-a', '--filter', `name=${adopted}`, '--format', '{{.Names}}']), '', 'not w1\'s');
+  t.match((await as('w1', ['inspect', adopted])).stderr, /not w1's/);
+});
