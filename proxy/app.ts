@@ -23,6 +23,7 @@ import { createForwarder } from './forward.js';
 import { handleCall, type Identity, type ProxyDeps } from './handle-call.js';
 import { WorkerContainers } from './worker-containers.js';
 import { Ownership } from '../core/ownership/ownership.js';
+import { EngineLookup } from '../core/docker/engine-lookup.js';
 import { LockState } from './lock-state.js';
 import { openLockMirror, type LockMirror } from '../core/lockdown/lock-mirror.js';
 import { rejectSocket } from './reject.js';
@@ -79,6 +80,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
     sensitivePaths: [config.socketDir, config.dataDir, config.upstreamSocket],
     workerContainers: new WorkerContainers(db, docker),
     ownership: new Ownership(db, bus),
+    engine: new EngineLookup(config.upstreamSocket),
   };
   const servers = new Map<string, Array<{ server: http.Server; sockets: Set<Socket>; path: string }>>();
   fs.mkdirSync(config.socketDir, { recursive: true, mode: 0o755 });
@@ -192,6 +194,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
       waiter.stop();
       lockState.close();
       deps.ownership.close();
+      deps.engine.close();
       if (!opts.lockMirror) await mirror.close();
       forwarder.close();
       await audit.stop();

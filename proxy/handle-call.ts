@@ -30,6 +30,7 @@ import { forwardUpgrade } from './upgrade.js';
 import { QUERY_ONLY_INSPECT } from '../core/policy/docker-rules.js';
 import type { ObjectFacts } from '../core/policy/object-facts.js';
 import { gatherObjects } from '../core/docker/gather-objects.js';
+import type { EngineLookup } from '../core/docker/engine-lookup.js';
 import { scopeQuery, stampBody, stampBuildQuery } from '../core/ownership/owner-label.js';
 import type { Ownership } from '../core/ownership/ownership.js';
 import { OPERATIVE_HEADERS } from '../core/approvals/operation.js';
@@ -60,6 +61,8 @@ export interface ProxyDeps {
   workerContainers: WorkerContainers;
   /** who owns which object (the store's word) */
   ownership: Ownership;
+  /** lean engine reads for the facts of a decision */
+  engine: EngineLookup;
 }
 
 export type CallIo = { kind: 'http'; res: ServerResponse } | { kind: 'upgrade'; socket: Duplex; head: Buffer };
@@ -235,7 +238,7 @@ export async function handleCall(
       } else objects = { refs: [] }; // an error answer of the engine's own: relayed as it is
     } else if (identity === 'worker' || match.rule.sidecar === 'worker') {
       try {
-        objects = await gatherObjects(deps.docker, deps.ownership, match.rule, match.params, target, body);
+        objects = await gatherObjects(deps.engine, deps.ownership, match.rule, match.params, target, body);
       } catch (err) {
         if (isWingmanError(err) || (err as { statusCode?: number }).statusCode !== undefined) throw err;
         throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'the store cannot say who owns what this call touches; refused (fail closed)', 'error');
@@ -249,6 +252,10 @@ export async function handleCall(
         target = { ...target, query: target.query.map(([k, v]): [string, string] => [k, k === key ? t.id! : v]) };
       }
     }
+    // A write may rename, remove or retag: the engine's answers kept for the next decisions are dropped, before
+    // it runs and again after (see core/docker/engine-lookup.ts).
+    const writes = !match.rule.read && match.rule.id !== 'ContainerAttach' && match.rule.id !== 'ContainerAttachWebsocket';
+    if (writes) deps.engine.invalidate();
     const lock = match.rule.read || sidecar ? undefined : await deps.lockState.get(worker);
     if (lock === 'unknown') {
       throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'lockdown state unknown (store and Redis unreachable); refused (fail closed)', 'error');
@@ -353,6 +360,7 @@ export async function handleCall(
     } else rejectSocket(io.socket, deps.log, worker, ref.r, method, ctx.route);
   } finally {
     spooled?.remove();
+    if (method !== 'GET' && method !== 'HEAD') deps.engine.invalidate();
   }
 }
 

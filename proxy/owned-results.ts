@@ -49,17 +49,24 @@ export async function filterListed(ownership: Ownership, worker: string, scope: 
   const id = (x: unknown) => String((x as { Id?: unknown }).Id ?? '');
   const name = (x: unknown) => String((x as { Name?: unknown }).Name ?? '');
   const arr = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
-  if (scope === 'containers') v = await keepOwned(ownership, worker, 'container', arr(v), id);
-  else if (scope === 'networks') v = await keepOwned(ownership, worker, 'network', arr(v), id);
+  let dropped = 0;
+  const keep = async (kind: OwnedKind, items: unknown[], idOf: (x: unknown) => string) => {
+    const kept = await keepOwned(ownership, worker, kind, items, idOf);
+    dropped += items.length - kept.length;
+    return kept;
+  };
+  if (scope === 'containers') v = await keep('container', arr(v), id);
+  else if (scope === 'networks') v = await keep('network', arr(v), id);
   else if (scope === 'volumes' && typeof v === 'object' && v !== null) {
     const o = v as { Volumes?: unknown };
-    o.Volumes = await keepOwned(ownership, worker, 'volume', arr(o.Volumes), name);
+    o.Volumes = await keep('volume', arr(o.Volumes), name);
   } else if (scope === 'df' && typeof v === 'object' && v !== null) {
     const o = v as { Containers?: unknown; Volumes?: unknown };
-    o.Containers = await keepOwned(ownership, worker, 'container', arr(o.Containers), id);
-    o.Volumes = await keepOwned(ownership, worker, 'volume', arr(o.Volumes), name);
+    o.Containers = await keep('container', arr(o.Containers), id);
+    o.Volumes = await keep('volume', arr(o.Volumes), name);
   }
-  return Buffer.from(JSON.stringify(v));
+  // Everything in it was the worker's (dockerd's label filter did the work): the engine's own bytes go out.
+  return dropped === 0 ? body : Buffer.from(JSON.stringify(v));
 }
 
 const ok = (status: number) => status >= 200 && status < 300;

@@ -198,3 +198,27 @@ t.test('what ops adopt for a worker (no owner label) is listed and usable by it,
   t.equal(await asOk('w1', ['ps', '-a', '--filter', `name=${adopted}`, '--format', '{{.Names}}']), '', 'not w1\'s');
   t.match((await as('w1', ['inspect', adopted])).stderr, /not w1's/);
 });
+
+t.test('a name freed and taken again through the proxy resolves to the new container at once', async (t) => {
+  const name = testName('t-reuse');
+  cleanup.push(() => docker(['rm', '-f', name]));
+  const first = await asOk('w1', ['create', '--name', name, TEST_IMAGE, 'true']);
+  t.equal(await asOk('w1', ['inspect', '-f', '{{.Id}}', name]), first);
+  t.equal(await asOk('w1', ['logs', name]), '', 'looked up (and remembered) by name');
+  const rm = as('w1', ['rm', name]);
+  const a = await w.pendingApproval('w1');
+  await w.control.approvals.decide(a.id, 'approve', 'test');
+  t.equal((await rm).code, 0);
+  const second = await asOk('w1', ['create', '--name', name, TEST_IMAGE, 'true']);
+  t.not(second, first);
+  t.equal(await asOk('w1', ['inspect', '-f', '{{.Id}}', name]), second, 'inspect sees the new one');
+  t.equal((await as('w1', ['logs', name])).code, 0, 'and so does a call decided on a looked-up name');
+  // Another worker takes a name w1 freed: w1 is refused, w2 is not.
+  const rm2 = as('w1', ['rm', name]);
+  const b = await w.pendingApproval('w1');
+  await w.control.approvals.decide(b.id, 'approve', 'test');
+  t.equal((await rm2).code, 0);
+  await asOk('w2', ['create', '--name', name, TEST_IMAGE, 'true']);
+  t.match((await as('w1', ['logs', name])).stderr, /not w1's/, 'w1 cannot reach the name now that it is w2\'s');
+  t.equal((await as('w2', ['logs', name])).code, 0);
+});
