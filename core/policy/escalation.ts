@@ -328,6 +328,17 @@ function registryHost(ref: string): string | undefined {
 /** Every value of a query key (dockerd reads the first; judging them all only errs safe). */
 const queryAll = (query: Array<[string, string]>, key: string): string[] => query.filter(([k]) => k === key).map(([, v]) => v);
 
+/** Log drivers that write on the host itself; any other makes dockerd connect somewhere. */
+const LOCAL_LOG_DRIVERS = new Set(['json-file', 'local', 'journald', 'none']);
+
+/** Bridge options that change only the network itself. */
+const SAFE_NETWORK_OPTIONS = new Set([
+  'com.docker.network.bridge.enable_icc',
+  'com.docker.network.bridge.enable_ip_masquerade',
+  'com.docker.network.driver.mtu',
+  'com.docker.network.container_iface_prefix',
+]);
+
 const NAMESPACE_FIELDS = ['PidMode', 'IpcMode', 'NetworkMode', 'UTSMode', 'UsernsMode', 'CgroupnsMode', 'Cgroup'];
 
 /**
@@ -363,6 +374,12 @@ function hostConfigEscalations(hc: JVal | undefined, out: Escalation[], pol: Hos
   }
   if (nonEmptyMap(field(hc, 'Sysctls'))) out.push({ kind: 'sysctls', detail: 'sets kernel sysctls' });
   if (str(field(hc, 'CgroupParent')) !== '') out.push({ kind: 'cgroup_parent', detail: 'sets a cgroup parent' });
+  // A log driver that ships logs makes dockerd itself connect to an address the worker names (syslog, gelf,
+  // fluentd, splunk, …), from the host's network.
+  const logType = str(field(field(hc, 'LogConfig'), 'Type')).trim().toLowerCase();
+  if (logType !== '' && !LOCAL_LOG_DRIVERS.has(logType)) {
+    out.push({ kind: 'daemon_fetch', detail: `log driver ${plain(logType, 40)} makes dockerd send the container's output over the host's network` });
+  }
   const runtime = str(field(hc, 'Runtime'));
   if (runtime !== '' && runtime !== 'runc') out.push({ kind: 'runtime', detail: `runtime ${runtime}` });
   if (nonEmptyList(field(hc, 'VolumesFrom'))) out.push({ kind: 'volumes_from', detail: 'mounts volumes of another container' });
@@ -503,6 +520,14 @@ export function findEscalations(
       const driver = str(field(body, 'Driver'));
       if (!['', 'bridge', 'overlay', 'null', 'none'].includes(driver)) {
         out.push({ kind: 'network_driver', detail: `network driver ${driver.slice(0, 60)} reaches host interfaces` });
+      }
+      // Driver options are an allowlist too: `com.docker.network.bridge.name` takes over an existing interface
+      // (the host's, or another network's bridge), host binding and gateway options reach the host's network.
+      const opts = field(body, 'Options');
+      if (isObj(opts)) {
+        for (const k of Object.keys(opts)) {
+          if (!SAFE_NETWORK_OPTIONS.has(k)) out.push({ kind: 'network_driver', detail: `network option ${plain(k, 80)} reaches host interfaces` });
+        }
       }
       break;
     }

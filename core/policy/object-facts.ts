@@ -109,6 +109,12 @@ export function requestedObjects(rule: DockerRule, target: NormalizedTarget, bod
     case 'ContainerStart':
       hostConfigObjects(body, out);
       break;
+    case 'NetworkCreate': {
+      // A network made from another's config-only network takes its settings.
+      const from = str(field(field(body, 'ConfigFrom'), 'Network'));
+      if (from !== '') out.push({ kind: 'network', ref: from, use: 'network' });
+      break;
+    }
     case 'VolumeCreate': {
       const name = str(field(body, 'Name'));
       if (name !== '') out.push({ kind: 'volume', ref: name, use: 'create' });

@@ -188,6 +188,8 @@ export const RUN_ESCALATIONS: readonly ShellEscalation[] = [
   { flags: ['--sysctl'], kind: 'sysctls', value: 'any' },
   { flags: ['--cgroup-parent'], kind: 'cgroup_parent', value: 'any' },
   { flags: ['--runtime'], kind: 'runtime', value: 'unless', globs: ['runc', ''] },
+  // a shipping log driver makes dockerd connect to an address the worker names
+  { flags: ['--log-driver'], kind: 'daemon_fetch', value: 'unless', globs: ['json-file', 'local', 'journald', 'none', ''] },
   { flags: ['--volumes-from'], kind: 'volumes_from', value: 'any' },
   { flags: ['--oom-score-adj'], kind: 'oom', value: 'match', globs: NEGATIVE },
   { flags: ['--oom-kill-disable'], kind: 'oom', value: 'bool' },

@@ -335,3 +335,16 @@ t.test('registries dockerd connects to for the worker: distribution inspect, sea
     if (fires) t.equal(r.action, 'deny');
   }
 });
+
+t.test('log drivers that ship output and bridge options that take over interfaces', async (t) => {
+  const create = (hc: object) => findEscalations('container-create', parseGoJson(JSON.stringify({ Image: 'x', HostConfig: hc })), normalizeTarget('/containers/create'), { allowlist: [], extraSensitive: [] });
+  for (const [type, fires] of [['json-file', false], ['local', false], ['none', false], ['', false], ['syslog', true], ['gelf', true], ['Fluentd', true], ['splunk', true]] as const) {
+    const e = create({ LogConfig: { Type: type, Config: { 'syslog-address': 'tcp://127.0.0.1:514' } } });
+    t.equal(e.some((x) => x.kind === 'daemon_fetch'), fires, `log driver ${type || '(default)'}`);
+  }
+  const net = (opts: Record<string, string>) => findEscalations('network-create', parseGoJson(JSON.stringify({ Name: 'n', Driver: 'bridge', Options: opts })), normalizeTarget('/networks/create'), { allowlist: [], extraSensitive: [] });
+  t.same(net({}), [], 'no options');
+  t.same(net({ 'com.docker.network.driver.mtu': '1400', 'com.docker.network.bridge.enable_icc': 'false' }), [], 'mtu and icc');
+  t.equal(net({ 'com.docker.network.bridge.name': 'docker0' })[0]?.kind, 'network_driver', 'taking over a bridge');
+  t.equal(net({ 'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0' })[0]?.kind, 'network_driver');
+});

@@ -146,6 +146,7 @@ t.test('escalations that were missing: SELinux labels, OOM, pids', async (t) => 
     ['oom-score-adj', ['--oom-score-adj', '-500']],
     ['oom-kill-disable', ['--oom-kill-disable']],
     ['pids-limit -1', ['--pids-limit', '-1']],
+    ['a shipping log driver (dockerd connects out)', ['--log-driver', 'syslog', '--log-opt', 'syslog-address=tcp://127.0.0.1:9']],
   ] as const) {
     const label = testName('t-esc');
     const r = await w.dockerAs('w1', ['create', '--label', `wgmtest.case=${label}`, ...flags, TEST_IMAGE, 'true']);
@@ -153,6 +154,18 @@ t.test('escalations that were missing: SELinux labels, OOM, pids', async (t) => 
     t.match(r.stderr, /: deny\)/, `${what}: with the reason`);
     t.equal((await dockerOk(['ps', '-a', '-q', '--filter', `label=wgmtest.case=${label}`])).trim(), '', `${what}: nothing created`);
   }
+});
+
+t.test('a network cannot take over a host or another network\'s interface', async (t) => {
+  const name = testName('t-takeover');
+  const r = await w.dockerAs('w1', ['network', 'create', '-o', 'com.docker.network.bridge.name=docker0', name]);
+  t.not(r.code, 0);
+  t.match(r.stderr, /network option com\.docker\.network\.bridge\.name reaches host interfaces \(network_driver: deny\)/);
+  t.equal((await docker(['network', 'inspect', name])).code, 1, 'no network was made');
+  const ok = testName('t-mtu');
+  cleanup.push(() => docker(['network', 'rm', ok]));
+  const m = await w.dockerAs('w1', ['network', 'create', '-o', 'com.docker.network.driver.mtu=1400', ok]);
+  t.equal(m.code, 0, m.stderr);
 });
 
 t.test('daemon-side fetches are refused: dockerd would reach the host\'s loopback for the worker', async (t) => {

@@ -140,6 +140,8 @@ export const GATED: Example[] = [
   { argv: ['run', '--sysctl', 'net.ipv4.ip_forward=1', IMG], expect: 'gate run ContainerCreate sysctls' },
   { argv: ['run', '--volumes-from', 'web', IMG], expect: 'gate run ContainerCreate volumes_from' },
   { argv: ['run', '--runtime', 'kata', IMG], expect: 'gate run ContainerCreate runtime' },
+  { argv: ['run', '--log-driver', 'syslog', '--log-opt', 'syslog-address=tcp://127.0.0.1:514', IMG], expect: 'gate run ContainerCreate daemon_fetch' },
+  { argv: ['create', '--log-driver=gelf', IMG], expect: 'gate run ContainerCreate daemon_fetch' },
   { argv: ['run', '--cgroup-parent', '/x', IMG], expect: 'gate run ContainerCreate cgroup_parent' },
   { argv: ['run', '-d', '--rm', '--name', 'x', '--privileged', '-v', '/data:/data', '--cap-add=NET_ADMIN', IMG, 'sh'], expect: 'gate run ContainerCreate privileged,host_bind,cap_add' },
   // docker's own options before the subcommand
@@ -186,6 +188,7 @@ export const READ_ONLY: Example[] = [
   { argv: ['run', '--network', 'none', '--ipc=private', IMG], expect: `pass run ${RUN_RULES} -` },
   { argv: ['run', '--security-opt', 'no-new-privileges', IMG], expect: `pass run ${RUN_RULES} -` },
   { argv: ['run', '--runtime', 'runc', IMG], expect: `pass run ${RUN_RULES} -` },
+  { argv: ['run', '--log-driver', 'local', '--log-opt', 'max-size=1m', IMG], expect: `pass run ${RUN_RULES} -` },
   { argv: ['run', '--security-opt', 'no-new-privileges=true', IMG], expect: `pass run ${RUN_RULES} -` },
   { argv: ['run', '--tmpfs', '/run', IMG], expect: `pass run ${RUN_RULES} -` },
   { argv: ['run', '--tmpfs', '/x:size=64m,mode=1777,uid=1000,gid=1000,nr_inodes=4k,rw,noexec,nosuid,nodev', IMG], expect: `pass run ${RUN_RULES} -` },
