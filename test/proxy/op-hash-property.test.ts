@@ -19,7 +19,7 @@ interface Req {
 
 function send(r: Req, token?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const headers = { ...r.headers, ...(token ? { 'X-Wingman-Approval': token } : {}) };
+    const headers: Record<string, string> = { ...r.headers, ...(token ? { 'X-Wingman-Approval': token } : {}) };
     if (r.body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(r.body));
     const req = http.request({ socketPath: w.proxy.socketPath('w1'), method: r.method, path: r.path, headers }, (res) => {
       let b = '';

@@ -11,7 +11,7 @@ import { parseGoJson } from '../../core/policy/go-json.js';
 import { normalizeTarget } from '../../core/policy/normalize.js';
 import { classificationLine, classifyShell } from '../../core/policy/shell-classify.js';
 import { run } from '../helpers/wingman.js';
-import { baseEnv, recordingServer, runWrapper, SHELLS, tmpDir } from './helpers.js';
+import { baseEnv, fakeCreateDaemon, runWrapper, SHELLS, tmpDir } from './helpers.js';
 
 const IMG = 'wingman-test/busybox:latest';
 
@@ -82,21 +82,8 @@ function variants(): string[][] {
 t.test('word by word: the classifier names exactly the kinds the proxy finds in the CLI body, and the wrapper agrees', async (t) => {
   const dir = tmpDir('words');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const bodies: string[] = [];
-  const daemon = await recordingServer((r, res) => {
-    res.setHeader('Api-Version', '1.45');
-    res.setHeader('OSType', 'linux');
-    if (r.url.endsWith('/_ping')) return res.end('OK');
-    if (r.method === 'POST' && /\/containers\/create/.test(r.url)) {
-      bodies.push(r.body);
-      res.statusCode = 201;
-      res.setHeader('Content-Type', 'application/json');
-      return res.end('{"Id":"0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab","Warnings":[]}');
-    }
-    res.statusCode = 404;
-    res.setHeader('Content-Type', 'application/json');
-    res.end('{"message":"not here"}');
-  }, path.join(dir, 'd.sock'));
+  const daemon = await fakeCreateDaemon(path.join(dir, 'd.sock'));
+  const bodies = daemon.creates;
   t.teardown(() => daemon.close());
 
   let judged = 0;

@@ -136,6 +136,36 @@ export async function recordingServer(
   };
 }
 
+/**
+ * A fake dockerd on a unix socket that answers ping and accepts container creates (and updates), keeping the
+ * request bodies the real CLI sent: what the proxy's escalation finder is then asked to judge.
+ */
+export async function fakeCreateDaemon(socket: string): Promise<{ url: string; creates: string[]; updates: string[]; close(): Promise<void> }> {
+  const creates: string[] = [];
+  const updates: string[] = [];
+  const daemon = await recordingServer((r, res) => {
+    res.setHeader('Api-Version', '1.45');
+    res.setHeader('OSType', 'linux');
+    if (r.url.endsWith('/_ping')) {
+      res.end('OK');
+    } else if (r.method === 'POST' && /\/containers\/create/.test(r.url)) {
+      creates.push(r.body);
+      res.statusCode = 201;
+      res.setHeader('Content-Type', 'application/json');
+      res.end('{"Id":"0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab","Warnings":[]}');
+    } else if (r.method === 'POST' && /\/containers\/[^/]+\/update$/.test(r.url)) {
+      updates.push(r.body);
+      res.setHeader('Content-Type', 'application/json');
+      res.end('{"Warnings":[]}');
+    } else {
+      res.statusCode = 404;
+      res.setHeader('Content-Type', 'application/json');
+      res.end('{"message":"not here"}');
+    }
+  }, socket);
+  return { url: daemon.url, creates, updates, close: () => daemon.close() };
+}
+
 /** A minimal environment for the wrapper: PATH with the system tools, nothing from the test process. */
 export function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: os.tmpdir(), ...extra };

@@ -14,7 +14,7 @@ import { classifyShell } from '../../core/policy/shell-classify.js';
 import { docker, dockerOk, testName, TEST_IMAGE } from '../helpers/env.js';
 import { run, startWingman, type Wingman } from '../helpers/wingman.js';
 import { GATED, READ_ONLY } from './examples.js';
-import { recordingServer, tmpDir } from './helpers.js';
+import { fakeCreateDaemon, tmpDir } from './helpers.js';
 
 /** The escalation kinds the proxy finds in a create (or update) body (no bind allowlist, no host facts). */
 function escalationKindsFor(body: string, kind: 'container-create' | 'container-update' = 'container-create'): string[] {
@@ -26,27 +26,8 @@ function escalationKindsFor(body: string, kind: 'container-create' | 'container-
 t.test('(A) run/create and update: the kinds the proxy finds in the CLI request body are the kinds the wrapper names', async (t) => {
   const dir = tmpDir('esc');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const bodies: string[] = [];
-  const updates: string[] = [];
-  const daemon = await recordingServer((r, res) => {
-    res.setHeader('Api-Version', '1.45');
-    res.setHeader('OSType', 'linux');
-    if (r.url.endsWith('/_ping')) return res.end('OK');
-    if (r.method === 'POST' && /\/containers\/create/.test(r.url)) {
-      bodies.push(r.body);
-      res.statusCode = 201;
-      res.setHeader('Content-Type', 'application/json');
-      return res.end('{"Id":"0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab","Warnings":[]}');
-    }
-    if (r.method === 'POST' && /\/containers\/[^/]+\/update$/.test(r.url)) {
-      updates.push(r.body);
-      res.setHeader('Content-Type', 'application/json');
-      return res.end('{"Warnings":[]}');
-    }
-    res.statusCode = 404;
-    res.setHeader('Content-Type', 'application/json');
-    res.end('{"message":"not here"}');
-  }, path.join(dir, 'd.sock'));
+  const daemon = await fakeCreateDaemon(path.join(dir, 'd.sock'));
+  const { creates: bodies, updates } = daemon;
   t.teardown(() => daemon.close());
 
   const examples = [...GATED, ...READ_ONLY].filter((e) => classifyShell(e.argv).row?.id === 'run');
