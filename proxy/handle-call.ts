@@ -35,7 +35,7 @@ import { scopeQuery, stampBody, stampBuildQuery } from '../core/ownership/owner-
 import type { Ownership } from '../core/ownership/ownership.js';
 import { OPERATIVE_HEADERS } from '../core/approvals/operation.js';
 import { spoolBody, type SpooledBody } from './spool-body.js';
-import { inspectBuildContext } from '../core/docker/build-context.js';
+import { inspectBuildContext, onbuildFetches } from '../core/docker/build-context.js';
 import { afterForward, filterListed, needsAfter, needsCapture, needsFiltering } from './owned-results.js';
 import path from 'node:path';
 
@@ -211,7 +211,24 @@ export async function handleCall(
       // The spooled file, and nothing sent later, is what dockerd then gets.
       spooled = await spoolBody(req, path.join(deps.config.dataDir, 'spool', 'bodies'));
       ctx.bytesIn = spooled.bytes;
-      facts.buildContext = await inspectBuildContext(spooled.path, target.query);
+      const built = await inspectBuildContext(spooled.path, target.query);
+      // The ONBUILD triggers of its base images run in this build too.
+      for (const image of built.fromImages) {
+        if (image.includes('$')) continue;
+        let info: Record<string, unknown> | undefined;
+        try {
+          info = await deps.engine.inspect('image', image);
+        } catch {
+          built.problem ??= `the base image ${image.slice(0, 120)} could not be inspected for ONBUILD triggers`;
+        }
+        const onBuild = (info?.Config as { OnBuild?: unknown } | undefined)?.OnBuild;
+        if (Array.isArray(onBuild)) {
+          for (const src of onbuildFetches(onBuild.filter((x): x is string => typeof x === 'string'))) {
+            built.fetches.push(`${src} (an ONBUILD trigger of ${image})`);
+          }
+        }
+      }
+      facts.buildContext = built;
     }
     const sidecar = identity === 'sidecar' ? await sidecarTarget(deps, worker, match) : undefined;
 

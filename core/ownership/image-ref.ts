@@ -1,16 +1,32 @@
-// Image references as the engine lists them in RepoTags: `busybox` → `busybox:latest`,
-// `docker.io/library/busybox:1` → `busybox:1`. Ownership of image refs is keyed on this form.
+// Image references as the engine lists them in RepoTags, normalised the way distribution/reference does
+// (ParseNormalizedNamed, then FamiliarString): `busybox`, `library/busybox`, `docker.io/library/busybox` and
+// `index.docker.io/busybox:latest` are all `busybox:latest`. Ownership of image refs is keyed on this form, so
+// every spelling of one reference must land on the same key.
 
 /** Normalise a reference the way `docker images` shows it; undefined for ids and digests (not references). */
 export function normalizeImageRef(ref: string): string | undefined {
-  let r = ref.trim();
+  const r = ref.trim();
   if (r === '' || /^sha256:/i.test(r) || /^[0-9a-f]{12,64}$/.test(r)) return undefined;
   if (r.includes('@')) return undefined; // a digest names content, not a movable reference
-  r = r.replace(/^docker\.io\/library\//, '').replace(/^index\.docker\.io\/library\//, '').replace(/^(index\.)?docker\.io\//, '');
+  // Split off the tag (a ':' after the last '/').
   const lastSlash = r.lastIndexOf('/');
   const colon = r.lastIndexOf(':');
-  if (colon <= lastSlash) r += ':latest';
-  return r;
+  const name = colon > lastSlash ? r.slice(0, colon) : r;
+  const tag = colon > lastSlash ? r.slice(colon + 1) : 'latest';
+  // A first component with '.' or ':', or `localhost`, or upper case, is a registry host.
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? '' : name.slice(0, slash);
+  const hasDomain = slash >= 0 && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase());
+  let domain = hasDomain ? first : 'docker.io';
+  let path = hasDomain ? name.slice(slash + 1) : name;
+  if (domain === 'index.docker.io') domain = 'docker.io';
+  if (domain === 'docker.io' && !path.includes('/')) path = `library/${path}`;
+  // Familiar form: Docker Hub's domain and its `library/` namespace are left out.
+  let familiar = domain === 'docker.io' ? path : `${domain}/${path}`;
+  if (domain === 'docker.io' && familiar.startsWith('library/') && !familiar.slice('library/'.length).includes('/')) {
+    familiar = familiar.slice('library/'.length);
+  }
+  return `${familiar}:${tag}`;
 }
 
 /** `repo` + `tag` query params (tag, commit, import, pull) as one reference. */

@@ -19,7 +19,9 @@ export type Inspect =
   /** a registry named in the path or query (distribution inspect, search, push): dockerd connects to it */
   | 'registry-host'
   /** `POST /auth`: dockerd logs in to the `ServerAddress` of the body */
-  | 'auth';
+  | 'auth'
+  /** network connect/disconnect: the body names the container (read for ownership; no escalation of its own) */
+  | 'network-connect';
 
 /** Inspections decided on the query alone: the body (a tar stream) is forwarded as it comes. */
 export const QUERY_ONLY_INSPECT: ReadonlySet<Inspect> = new Set<Inspect>(['build-query', 'image-create', 'registry-host']);
@@ -223,9 +225,13 @@ export const DOCKER_RULES: readonly DockerRule[] = Object.freeze([
   R('NetworkList', 'GET', '/networks', 'allow', 'list networks', { scope: 'networks' }),
   R('NetworkInspect', 'GET', '/networks/{id:.+}', 'allow', 'inspect network', { object: 'network' }),
   R('NetworkCreate', 'POST', '/networks/create', 'allow', 'create network', { inspect: 'network-create' }),
-  R('NetworkConnect', 'POST', '/networks/{id:.*}/connect', 'allow', 'connect a container to network', { object: 'network' }),
+  R('NetworkConnect', 'POST', '/networks/{id:.*}/connect', 'allow', 'connect a container to network', {
+    object: 'network',
+    inspect: 'network-connect',
+  }),
   R('NetworkDisconnect', 'POST', '/networks/{id:.*}/disconnect', 'allow', 'disconnect a container from network', {
     object: 'network',
+    inspect: 'network-connect',
     why: 'both the network and the container must be the worker\'s own: nothing of anyone else changes',
   }),
   R('NetworkPrune', 'POST', '/networks/prune', 'approve', 'remove unused networks', { scope: 'networks' }),

@@ -348,7 +348,9 @@ const NAMESPACE_FIELDS = ['PidMode', 'IpcMode', 'NetworkMode', 'UTSMode', 'Usern
 function hostConfigEscalations(hc: JVal | undefined, out: Escalation[], pol: HostPathPolicy, facts: HostFacts, update = false): void {
   if (!isObj(hc)) return;
   if (truthy(field(hc, 'Privileged'))) out.push({ kind: 'privileged', detail: 'privileged container' });
-  const capAdd = field(hc, 'CapAdd');
+  // A strslice in Go: a bare string is a list of one.
+  const capAddRaw = field(hc, 'CapAdd');
+  const capAdd = typeof capAddRaw === 'string' ? (capAddRaw === '' ? [] : [capAddRaw]) : capAddRaw;
   if (nonEmptyList(capAdd)) out.push({ kind: 'cap_add', detail: `adds capabilities ${capAdd.map(str).join(', ')}` });
   for (const f of ['Devices', 'DeviceCgroupRules', 'DeviceRequests']) {
     if (nonEmptyList(field(hc, f))) out.push({ kind: 'devices', detail: `${f} gives access to host devices` });
@@ -616,6 +618,8 @@ export function findEscalations(
       }
       break;
     }
+    case 'network-connect':
+      break; // what it names is an ownership fact (object-facts.ts), not an escalation
     case 'auth': {
       const addr = str(field(body, 'ServerAddress')).trim();
       if (addr !== '') {

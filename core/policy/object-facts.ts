@@ -48,7 +48,10 @@ export interface ObjectFacts {
   refs: ObjectFact[];
 }
 
-/** Networks every container may use: dockerd's defaults (`host` is refused as an escalation elsewhere). */
+/**
+ * Networks every container may use: dockerd's defaults (`host` is refused as an escalation elsewhere). dockerd
+ * compares these names exactly: a network someone named `Bridge` is theirs, not the default.
+ */
 export const BUILTIN_NETWORKS = new Set(['', 'default', 'bridge', 'none', 'host']);
 
 const str = (v: JVal | undefined): string => (typeof v === 'string' ? v : v instanceof GoNumber ? v.raw : '');
@@ -76,7 +79,7 @@ function hostConfigObjects(hc: JVal | undefined, out: RequestedObject[]): void {
     }
   }
   const mode = str(field(hc, 'NetworkMode'));
-  if (!BUILTIN_NETWORKS.has(mode.toLowerCase()) && !mode.toLowerCase().startsWith('container:')) {
+  if (!BUILTIN_NETWORKS.has(mode) && !mode.startsWith('container:')) {
     out.push({ kind: 'network', ref: mode, use: 'network' });
   }
   const links = field(hc, 'Links');
@@ -101,7 +104,7 @@ export function requestedObjects(rule: DockerRule, target: NormalizedTarget, bod
       const eps = field(field(body, 'NetworkingConfig'), 'EndpointsConfig');
       if (isObj(eps)) {
         for (const k of Object.keys(eps)) {
-          if (!BUILTIN_NETWORKS.has(k.toLowerCase())) out.push({ kind: 'network', ref: k, use: 'network' });
+          if (!BUILTIN_NETWORKS.has(k)) out.push({ kind: 'network', ref: k, use: 'network' });
         }
       }
       break;
@@ -130,9 +133,13 @@ export function requestedObjects(rule: DockerRule, target: NormalizedTarget, bod
     case 'ImageCommit':
       newRef(refFromRepoTag(queryGet(target.query, 'repo'), queryGet(target.query, 'tag')));
       break;
-    case 'ImageBuild':
+    case 'ImageBuild': {
       for (const [k, v] of target.query) if (k === 't') newRef(refFromRepoTag(v, ''));
+      // RUN steps join this network: another tenant's would put them next to its containers.
+      const mode = queryGet(target.query, 'networkmode');
+      if (!BUILTIN_NETWORKS.has(mode) && !mode.startsWith('container:')) out.push({ kind: 'network', ref: mode, use: 'network' });
       break;
+    }
     case 'ImageCreate': {
       const fromSrc = queryGet(target.query, 'fromSrc');
       if (fromSrc !== '') newRef(refFromRepoTag(queryGet(target.query, 'repo'), queryGet(target.query, 'tag')));

@@ -135,6 +135,10 @@ t.test('host filesystem and kernel through volume driver options are refused (an
   const c = await call('POST', '/containers/create', { body: inline, headers: { 'Content-Type': 'application/json' } });
   t.equal(c.status, 403, 'inline mount options: refused');
   t.match(c.body, /volume_options/);
+  const capStr = JSON.stringify({ Image: TEST_IMAGE, Cmd: ['true'], HostConfig: { CapAdd: 'SYS_ADMIN' } });
+  const cs = await call('POST', '/containers/create', { body: capStr, headers: { 'Content-Type': 'application/json' } });
+  t.equal(cs.status, 403, 'CapAdd as one string (Go reads it as a list of one): refused');
+  t.match(cs.body, /cap_add/);
   const tmp = JSON.stringify({ Image: TEST_IMAGE, Cmd: ['true'], HostConfig: { Tmpfs: { '/x': 'dev,size=1m' } } });
   t.equal((await call('POST', '/containers/create', { body: tmp, headers: { 'Content-Type': 'application/json' } })).status, 403, 'tmpfs with dev: refused');
 });
@@ -245,4 +249,47 @@ t.test('a build context whose Dockerfile makes dockerd fetch is refused before d
   const ok = await w.dockerAs('w1', ['build', '-t', tag, ctx]);
   t.equal(ok.code, 0, `a local ADD and a stage name build: ${ok.stderr}`);
   t.equal(await dockerOk(['run', '--rm', tag, 'cat', '/local.txt']), 'local');
+});
+
+t.test('the Dockerfile is found the way dockerd finds it, and base images\' ONBUILD triggers count', async (t) => {
+  const { default: tarStream } = await import('tar-stream');
+  const tarOf = async (entries: Array<{ name: string; content?: string; linkname?: string; type?: 'symlink' | 'link' }>) => {
+    const pack = tarStream.pack();
+    for (const e of entries) {
+      if (e.type) pack.entry({ name: e.name, type: e.type, linkname: e.linkname! });
+      else pack.entry({ name: e.name }, e.content ?? '');
+    }
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const evil = `FROM ${TEST_IMAGE}\nADD http://127.0.0.1:9/x /x\n`;
+  const rows: Array<[string, string, Buffer]> = [
+    ['Dockerfile is a symlink', '/build', await tarOf([{ name: 'Dockerfile', type: 'symlink', linkname: 'real.df' }, { name: 'real.df', content: evil }])],
+    ['a dotted dockerfile= path', `/build?dockerfile=${encodeURIComponent('sub/../real2.df')}`, await tarOf([{ name: 'real2.df', content: evil }])],
+    ['an absolute dockerfile= path', `/build?dockerfile=${encodeURIComponent('/real2.df')}`, await tarOf([{ name: 'real2.df', content: evil }])],
+    ['a symlinked directory', `/build?dockerfile=${encodeURIComponent('d/Dockerfile')}`, await tarOf([{ name: 'd', type: 'symlink', linkname: 'e' }, { name: 'e/Dockerfile', content: evil }])],
+    ['a hard link', '/build', await tarOf([{ name: 'x.df', content: evil }, { name: 'Dockerfile', type: 'link', linkname: 'x.df' }])],
+    ['lower-case fallback', '/build', await tarOf([{ name: 'dockerfile', content: evil }])],
+  ];
+  for (const [what, path, tar] of rows) {
+    const r = await call('POST', path, { body: tar, headers: { 'Content-Type': 'application/x-tar' } });
+    t.equal(r.status, 403, `${what}: refused`);
+    t.match(r.body, /daemon_fetch/, `${what}: as a daemon-side fetch`);
+  }
+  const missing = await call('POST', '/build?dockerfile=nope', { body: await tarOf([{ name: 'Dockerfile', content: `FROM ${TEST_IMAGE}\n` }]), headers: { 'Content-Type': 'application/x-tar' } });
+  t.equal(missing.status, 403, 'a Dockerfile that cannot be located is not guessed at');
+
+  // A base image with an ONBUILD ADD of a URL (set through an import's changes=): building FROM it fetches.
+  const base = `${testName('t-onbuild')}:x`;
+  cleanup.push(() => docker(['rmi', base]));
+  const rootfs = await tarOf([{ name: 'hello.txt', content: 'hi\n' }]);
+  await dockerOk(['import', '--change', 'ONBUILD ADD http://127.0.0.1:9/onbuild /onb', '-', base], { input: rootfs.toString('latin1') });
+  const r = await call('POST', `/build?t=${encodeURIComponent(`${testName('t-child')}:x`)}`, {
+    body: await tarOf([{ name: 'Dockerfile', content: `FROM ${base}\n` }]),
+    headers: { 'Content-Type': 'application/x-tar' },
+  });
+  t.equal(r.status, 403, 'building FROM an image with an ONBUILD ADD of a URL: refused');
+  t.match(r.body, /ONBUILD trigger of/);
 });

@@ -222,3 +222,34 @@ t.test('a name freed and taken again through the proxy resolves to the new conta
   t.match((await as('w1', ['logs', name])).stderr, /not w1's/, 'w1 cannot reach the name now that it is w2\'s');
   t.equal((await as('w2', ['logs', name])).code, 0);
 });
+
+t.test('what a body or query names is checked too: connect, build network, a network name that differs in case, library/ refs', async (t) => {
+  const http = await import('node:http');
+  const raw = (worker: string, method: string, path: string, body?: string, ct = 'application/json') =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const headers: Record<string, string> = body !== undefined ? { 'content-type': ct, 'content-length': String(Buffer.byteLength(body)) } : {};
+      const req = http.request({ socketPath: w.proxy.socketPath(worker), method, path, headers }, (res) => {
+        let b = '';
+        res.on('data', (c: Buffer) => (b += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const n2 = testName('t-n2b');
+  cleanup.push(() => docker(['network', 'rm', n2]));
+  await asOk('w2', ['network', 'create', n2]);
+  const connect = await raw('w2', 'POST', `/v1.41/networks/${n2}/connect`, JSON.stringify({ container: c1 }));
+  t.equal(connect.status, 403, 'connecting w1\'s container to w2\'s network: refused');
+  t.notMatch(await dockerOk(['inspect', '-f', '{{json .NetworkSettings.Networks}}', c1]), n2, 'w1\'s container is not on it');
+  const build = await raw('w2', 'POST', `/v1.41/build?networkmode=${encodeURIComponent(n1)}`, '', 'application/x-tar');
+  t.equal(build.status, 403, 'a build on w1\'s network: refused');
+  t.match(build.body, /not w2's/);
+  cleanup.push(() => docker(['network', 'rm', 'Bridge']));
+  await asOk('w1', ['network', 'create', 'Bridge']);
+  const onIt = await raw('w2', 'POST', '/v1.41/containers/create', JSON.stringify({ Image: TEST_IMAGE, Cmd: ['true'], HostConfig: { NetworkMode: 'Bridge' } }));
+  t.equal(onIt.status, 403, 'a network named Bridge is w1\'s, not the default');
+  const moved = await raw('w2', 'POST', `/v1.41/images/${encodeURIComponent(TEST_IMAGE)}/tag?repo=library/${encodeURIComponent(img1.split(':')[0]!)}&tag=mine`);
+  t.equal(moved.status, 403, 'library/<name> is the same reference as <name>');
+  t.match(await dockerOk(['image', 'inspect', '-f', '{{.RepoTags}}', img1]), img1);
+});
