@@ -261,7 +261,7 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
 
   registerLockdownRoutes(server, { lockdowns, workers });
   // Ops adopt existing engine objects for a worker and list what it owns (the store is the truth: core/ownership/).
-  registerOwnershipRoutes(server, { db, docker, workers, ownership, configured: config.workers });
+  registerOwnershipRoutes(server, { docker, workers, ownership, configured: config.workers });
   registerValidationRoute(server, {
     source: 'api',
     validations: new OutputValidations(db, bus, approvals, config.approvalTimeoutS, metrics),

@@ -6,15 +6,13 @@ import type { FastifyInstance } from 'fastify';
 import { isWorkerName } from '../core/config.js';
 import { wingmanError } from '../core/errors.js';
 import { normalizeImageRef } from '../core/ownership/image-ref.js';
-import type { OwnedKind, Ownership } from '../core/ownership/ownership.js';
-import type { Db } from '../core/store/db.js';
+import { OWNED_KINDS, type OwnedKind, type Ownership } from '../core/ownership/ownership.js';
 import type { Worker, Workers } from '../core/workers/workers.js';
 
 export const ADOPTABLE_KINDS = ['container', 'volume', 'network', 'image'] as const;
 export type AdoptableKind = (typeof ADOPTABLE_KINDS)[number];
 
 export interface OwnershipRouteDeps {
-  db: Db;
   docker: Dockerode;
   workers: Workers;
   ownership: Ownership;
@@ -120,7 +118,7 @@ async function resolveRef(docker: Dockerode, kind: AdoptableKind, ref: string): 
 }
 
 export function registerOwnershipRoutes(server: FastifyInstance, deps: OwnershipRouteDeps): void {
-  const { db, docker, workers, ownership } = deps;
+  const { docker, workers, ownership } = deps;
   const configured = new Set(deps.configured ?? []);
 
   /** The worker's row, or (for a worker only named in WINGMAN_WORKERS) what an unlocked worker looks like. */
@@ -147,11 +145,7 @@ export function registerOwnershipRoutes(server: FastifyInstance, deps: Ownership
 
       // 2. Owners, read from the store itself (not a cache): another worker's object moves only with force.
       const ids = [...objects.keys()];
-      const { rows } = await db.query<{ id: string; worker: string }>(
-        `SELECT id, worker FROM owned_objects WHERE kind = $1 AND id = ANY($2::text[])`,
-        [kind as OwnedKind, ids],
-      );
-      const owners = new Map(rows.map((r) => [r.id, r.worker]));
+      const owners = await ownership.ownersOf(kind, ids, { fresh: true });
       const taken = ids.filter((id) => owners.has(id) && owners.get(id) !== worker);
       if (taken.length && !force) {
         const list = taken.slice(0, 5).map((id) => `${kind} ${clip(objects.get(id)!.name)} is owned by ${owners.get(id)}`);
@@ -186,7 +180,7 @@ export function registerOwnershipRoutes(server: FastifyInstance, deps: Ownership
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { kind: { type: 'string', enum: ['container', 'exec', 'volume', 'network', 'image'] } },
+          properties: { kind: { type: 'string', enum: OWNED_KINDS } },
         },
       },
     },

@@ -230,7 +230,6 @@ export async function handleCall(
       }
       facts.buildContext = built;
     }
-    const sidecar = identity === 'sidecar' ? await sidecarTarget(deps, worker, match) : undefined;
 
     // Whose objects the call touches: gathered before deciding, like every other fact.
     let objects: ObjectFacts | undefined;
@@ -269,6 +268,7 @@ export async function handleCall(
         target = { ...target, query: target.query.map(([k, v]): [string, string] => [k, k === key ? t.id! : v]) };
       }
     }
+    const sidecar = identity === 'sidecar' ? await sidecarTarget(deps, worker, match, objects?.target?.id) : undefined;
     // A write may rename, remove or retag: the engine's answers kept for the next decisions are dropped, before
     // it runs and again after (see core/docker/engine-lookup.ts).
     const writes = !match.rule.read && match.rule.id !== 'ContainerAttach' && match.rule.id !== 'ContainerAttachWebsocket';
@@ -312,8 +312,8 @@ export async function handleCall(
     // Calls go to the id that was checked, so a rename between check and forward changes nothing.
     const t = objects?.target;
     const checkedId = t?.exists && t.id && t.kind !== 'image' && !match.rule.targetQuery ? t.id : undefined;
-    const checkedPath =
-      sidecar?.path ?? encodePath(checkedId ? fillRoute(match.route, { ...match.params, [Object.keys(match.params)[0] ?? '']: checkedId }) : target.path);
+    const checkedParams = checkedId ? { ...match.params, [Object.keys(match.params)[0] ?? '']: checkedId } : undefined;
+    const checkedPath = sidecar?.path ?? encodePath(checkedParams ? fillRoute(match.route, checkedParams) : target.path);
     let forwardPath = (target.version ? `/v${target.version}` : '') + checkedPath + encodeQuery(target.query);
     if (action === 'approve') {
       // A body that is not JSON is bound by its digest: spooled, hashed, and that file is what is forwarded.
@@ -322,27 +322,26 @@ export async function handleCall(
         ctx.bytesIn = spooled.bytes;
       }
       const rawBody = spooled ? { sha256: spooled.sha256, bytes: spooled.bytes } : undefined;
-      const spent = await holdForApproval(deps, worker, req, io, target, decision, body, rawBody);
+      const spent = await holdForApproval(deps, worker, req, io, target, decision, body, rawBody, checkedParams);
       ctx.approvalId = spent.approvalId;
       ctx.approvedBy = spent.approvedBy;
       forwardPath = spent.path;
       decisionLabel = 'approved';
     }
 
-    if (prefetched && io.kind === 'http') {
-      const headers: Record<string, string | string[]> = { ...prefetched.headers, 'content-length': String(prefetched.body.length) };
-      io.res.writeHead(prefetched.status, headers);
-      io.res.end(prefetched.body);
-      auditRow(deps, worker, method, ctx, decisionLabel, prefetched.status, started, prefetched.body.length);
-    } else if (io.kind === 'http' && identity === 'worker' && needsFiltering(match.rule)) {
-      // Lists: dockerd already applied the owner label; the store has the last word on each item.
-      const got = await deps.forwarder.fetch(req, { path: forwardPath, body: bodyBuf });
-      const out = got.status === 200 ? await filterListed(deps.ownership, worker, match.rule.scope!, got.body) : got.body;
-      const headers: Record<string, string | string[]> = { ...got.headers, 'content-length': String(out.length) };
+    if (io.kind === 'http' && (prefetched || (identity === 'worker' && needsFiltering(match.rule)))) {
+      // An inspect already answered (its answer was the fact decided on), or a list: dockerd may have applied the
+      // owner label, and the store has the last word on each item.
+      let answer = prefetched;
+      if (!answer) {
+        const got = await deps.forwarder.fetch(req, { path: forwardPath, body: bodyBuf });
+        answer = got.status === 200 ? { ...got, body: await filterListed(deps.ownership, worker, match.rule.scope!, got.body) } : got;
+      }
+      const headers: Record<string, string | string[]> = { ...answer.headers, 'content-length': String(answer.body.length) };
       if (!req.complete) headers['connection'] = 'close';
-      io.res.writeHead(got.status, headers);
-      io.res.end(out);
-      auditRow(deps, worker, method, ctx, decisionLabel, got.status, started, out.length);
+      io.res.writeHead(answer.status, headers);
+      io.res.end(answer.body);
+      auditRow(deps, worker, method, ctx, decisionLabel, answer.status, started, answer.body.length);
     } else if (io.kind === 'http') {
       const r = await deps.forwarder.forward(req, io.res, {
         path: forwardPath,
@@ -437,6 +436,8 @@ async function sidecarTarget(
   deps: ProxyDeps,
   worker: string,
   match: RouteMatch,
+  /** (rules marked `worker`) the container id the object facts resolved */
+  checkedId: string | undefined,
 ): Promise<{ own: boolean; path?: string }> {
   const { rule, params } = match;
   if (rule.sidecar !== 'own' && rule.sidecar !== 'worker') return { own: false };
@@ -447,7 +448,8 @@ async function sidecarTarget(
     if (isWingmanError(err) || (err as { statusCode?: number }).statusCode !== undefined) throw err;
     throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', `the store cannot say which container is ${worker}'s; refused (fail closed)`, 'error');
   }
-  if (!mine && rule.sidecar === 'worker') return { own: false };
+  // Its worker's own container, or (below, in decide) one its worker owns; forwarded to the checked id either way.
+  if (rule.sidecar === 'worker') return { own: mine !== undefined && checkedId === mine };
   if (!mine) {
     throw refusal(403, 'WGM_ERR_PROXY_FORBIDDEN', `no container is registered for worker ${worker}; its sidecar identity has nothing to read (POST /workers {name, container})`);
   }
@@ -474,10 +476,12 @@ async function holdForApproval(
   decision: Decision,
   body: JVal | undefined,
   rawBody?: { sha256: string; bytes: number },
+  checkedParams?: Record<string, string>,
 ): Promise<{ approvalId: string; approvedBy: string; path: string }> {
   const described = await describeResolved(deps.docker, worker, (req.method ?? '').toUpperCase(), target, decision, body, {
     headers: operativeHeaders(req),
     ...(rawBody ? { rawBody } : {}),
+    ...(checkedParams ? { checkedParams } : {}),
   });
   const { op, hash, path } = described;
   const resolved = { imageId: described.imageId };

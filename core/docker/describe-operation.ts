@@ -26,10 +26,15 @@ export async function describeResolved(
   target: NormalizedTarget,
   decision: Decision,
   body: JVal | undefined,
-  extra: Pick<Operation, 'headers' | 'rawBody'> = {},
+  extra: Pick<Operation, 'headers' | 'rawBody'> & {
+    /** route params already resolved to the ids the decision was made on (the proxy's object facts) */
+    checkedParams?: Record<string, string>;
+  } = {},
 ): Promise<DescribedOperation> {
-  const resolved = await resolveParams(docker, decision.rule, decision.params);
-  const params = resolved.imageId ? { ...resolved.params, image_id: resolved.imageId } : resolved.params;
+  // Resolving a name again here could bind the approval to another object than the one whose owner was checked.
+  const resolved = extra.checkedParams ? { params: extra.checkedParams } : await resolveParams(docker, decision.rule, decision.params);
+  const imageId = 'imageId' in resolved ? resolved.imageId : undefined;
+  const params = imageId ? { ...resolved.params, image_id: imageId } : resolved.params;
   const op: Operation = {
     worker,
     method,
@@ -46,7 +51,7 @@ export async function describeResolved(
     (target.version ? `/v${target.version}` : '') +
     encodePath(decision.rule.id === 'Unknown' ? target.path : fillRoute(decision.route, resolved.params)) +
     encodeQuery(target.query);
-  return { op, hash: opHash(op), decision, target, path, imageId: resolved.imageId };
+  return { op, hash: opHash(op), decision, target, path, imageId };
 }
 
 /** From a raw request description (as the API receives it) to the operation the proxy would see. */

@@ -3,6 +3,17 @@
 // `index.docker.io/busybox:latest` are all `busybox:latest`. Ownership of image refs is keyed on this form, so
 // every spelling of one reference must land on the same key.
 
+/**
+ * The registry host a reference names (`host[:port]/…`), as distribution/reference splits it: a first component
+ * with '.' or ':', or `localhost`, or upper case (repositories may not have it). Undefined: Docker Hub.
+ */
+export function referenceDomain(ref: string): string | undefined {
+  const slash = ref.indexOf('/');
+  if (slash < 0) return undefined;
+  const first = ref.slice(0, slash);
+  return /[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase() ? first : undefined;
+}
+
 /** Normalise a reference the way `docker images` shows it; undefined for ids and digests (not references). */
 export function normalizeImageRef(ref: string): string | undefined {
   const r = ref.trim();
@@ -13,12 +24,9 @@ export function normalizeImageRef(ref: string): string | undefined {
   const colon = r.lastIndexOf(':');
   const name = colon > lastSlash ? r.slice(0, colon) : r;
   const tag = colon > lastSlash ? r.slice(colon + 1) : 'latest';
-  // A first component with '.' or ':', or `localhost`, or upper case, is a registry host.
-  const slash = name.indexOf('/');
-  const first = slash < 0 ? '' : name.slice(0, slash);
-  const hasDomain = slash >= 0 && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase());
-  let domain = hasDomain ? first : 'docker.io';
-  let path = hasDomain ? name.slice(slash + 1) : name;
+  const named = referenceDomain(name);
+  let domain = named ?? 'docker.io';
+  let path = named === undefined ? name : name.slice(named.length + 1);
   if (domain === 'index.docker.io') domain = 'docker.io';
   if (domain === 'docker.io' && !path.includes('/')) path = `library/${path}`;
   // Familiar form: Docker Hub's domain and its `library/` namespace are left out.

@@ -53,15 +53,16 @@ export class Ownership {
   /**
    * Owner of each id (absent from the map: nobody's). Throws when the store cannot answer (callers fail closed),
    * unless `partial`: then what is already known is answered and the rest counts as nobody's (lists shrink to
-   * what is known to be the worker's; nothing leaks).
+   * what is known to be the worker's; nothing leaks). `fresh`: the store's answer only, never a cached one (for a
+   * write that must not act on a stale owner).
    */
-  async ownersOf(kind: OwnedKind, ids: readonly string[], opts: { partial?: boolean } = {}): Promise<Map<string, string>> {
+  async ownersOf(kind: OwnedKind, ids: readonly string[], opts: { partial?: boolean; fresh?: boolean } = {}): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const misses: string[] = [];
     const now = Date.now();
     for (const id of new Set(ids)) {
       const hit = this.cache.get(this.key(kind, id));
-      if (hit && now - hit.at < TTL_MS) {
+      if (hit && now - hit.at < TTL_MS && !opts.fresh) {
         if (hit.worker) out.set(id, hit.worker);
       } else misses.push(id);
     }
@@ -75,7 +76,7 @@ export class Ownership {
       } catch (err) {
         // Store down: what was known stays known (ids are never reused; a name changes hands only through a
         // store write, which cannot happen now). Anything never seen is unknown, and unknown is refused.
-        if (opts.partial || misses.every((id) => this.cache.has(this.key(kind, id)))) {
+        if (!opts.fresh && (opts.partial || misses.every((id) => this.cache.has(this.key(kind, id))))) {
           for (const id of misses) {
             const w = this.cache.get(this.key(kind, id))?.worker;
             if (w) out.set(id, w);

@@ -2,7 +2,7 @@
 // policy; output: allow / approve / deny with the rule and reasons. No I/O: callers gather facts and act.
 import type { Action, DockerRule } from './docker-rules.js';
 import { findEscalations, type Escalation, type HostFacts } from './escalation.js';
-import { field, GoNumber, isObj, type JVal } from './go-json.js';
+import { field, isObj, text as s, type JVal } from './go-json.js';
 import { matchRoute, ruleById, type RouteMatch } from './match-route.js';
 import { queryBool, queryGet, type NormalizedTarget } from './normalize.js';
 import type { ObjectFact, ObjectFacts } from './object-facts.js';
@@ -56,7 +56,6 @@ const FLAG_WORDS: Array<[string, (v: string) => string | undefined]> = [
   ['all', () => 'all'],
 ];
 
-const s = (v: JVal | undefined): string => (typeof v === 'string' ? v : v instanceof GoNumber ? v.raw : '');
 const clip = (v: string, n = 200) => (v.length > n ? `${v.slice(0, n)}…` : v);
 
 /** The command an exec (or a container) runs, as a person reads it. */

@@ -2,9 +2,10 @@
 // bind sources, options of existing named volumes) are looked up by the caller and passed in.
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
-import { GoNumber, field, fieldPath, isObj, type JVal } from './go-json.js';
+import { GoNumber, field, fieldPath, isObj, text as str, type JVal } from './go-json.js';
 import type { Inspect } from './docker-rules.js';
 import { queryGet, type NormalizedTarget } from './normalize.js';
+import { referenceDomain } from '../ownership/image-ref.js';
 
 export const ESCALATION_KINDS = [
   'privileged',
@@ -103,7 +104,6 @@ export function hostPathProblem(p: string, policy: HostPathPolicy, realpath?: st
   return undefined;
 }
 
-const str = (v: JVal | undefined): string => (typeof v === 'string' ? v : v instanceof GoNumber ? v.raw : '');
 const truthy = (v: JVal | undefined): boolean => v === true;
 const nonEmptyList = (v: JVal | undefined): v is JVal[] => Array.isArray(v) && v.length > 0;
 const nonEmptyMap = (v: JVal | undefined): boolean => isObj(v) && Object.keys(v).length > 0;
@@ -315,15 +315,6 @@ export function privateHostProblem(hostPort: string): string | undefined {
   return undefined;
 }
 
-/** The registry host of an image reference when it names one (`host[:port]/…`), as dockerd's reference parser reads it. */
-function registryHost(ref: string): string | undefined {
-  const slash = ref.indexOf('/');
-  if (slash < 0) return undefined;
-  const first = ref.slice(0, slash);
-  // distribution/reference: a domain contains '.' or ':', is `localhost`, or has upper case (repositories may not)
-  if (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase()) return first;
-  return undefined;
-}
 
 /** Every value of a query key (dockerd reads the first; judging them all only errs safe). */
 const queryAll = (query: Array<[string, string]>, key: string): string[] => query.filter(([k]) => k === key).map(([, v]) => v);
@@ -590,7 +581,7 @@ export function findEscalations(
           out.push({ kind: 'daemon_fetch', detail: `the Dockerfile builds FROM ${plain(image)}, which may name any registry` });
           continue;
         }
-        const host = registryHost(image);
+        const host = referenceDomain(image);
         const problem = host === undefined ? undefined : privateHostProblem(host);
         if (problem) out.push({ kind: 'daemon_fetch', detail: `the Dockerfile makes dockerd pull ${plain(image)} from registry ${plain(host!, 80)}: ${problem}` });
       }
@@ -602,7 +593,7 @@ export function findEscalations(
         if (src !== '' && src !== '-') out.push({ kind: 'daemon_fetch', detail: `dockerd downloads an image to import from ${plain(src)} (fromSrc=), from the host's network` });
       }
       for (const ref of queryAll(target.query, 'fromImage')) {
-        const host = registryHost(ref);
+        const host = referenceDomain(ref);
         const problem = host === undefined ? undefined : privateHostProblem(host);
         if (problem) out.push({ kind: 'daemon_fetch', detail: `dockerd pulls ${plain(ref)} from registry ${plain(host!, 80)}: ${problem}` });
       }
@@ -612,7 +603,7 @@ export function findEscalations(
       // The registry dockerd will connect to: named in the path (distribution inspect, push) or the search term.
       const m = /^\/(?:distribution\/(.+)\/json|images\/(.+)\/push)$/s.exec(target.path);
       for (const ref of [m?.[1] ?? m?.[2] ?? '', ...queryAll(target.query, 'term')]) {
-        const host = registryHost(ref);
+        const host = referenceDomain(ref);
         const problem = host === undefined ? undefined : privateHostProblem(host);
         if (problem) out.push({ kind: 'daemon_fetch', detail: `dockerd connects to registry ${plain(host!, 80)} for ${plain(ref)}: ${problem}` });
       }

@@ -53,6 +53,11 @@ export function field(v: JVal | undefined, name: string): JVal | undefined {
   return undefined;
 }
 
+/** A string or number field as text ('' for anything else): what a person reads, or what a path match needs. */
+export function text(v: JVal | undefined): string {
+  return typeof v === 'string' ? v : v instanceof GoNumber ? v.raw : '';
+}
+
 export function fieldPath(v: JVal | undefined, ...names: string[]): JVal | undefined {
   let cur: JVal | undefined = v;
   for (const n of names) cur = field(cur, n);

@@ -2,7 +2,7 @@
 // query and canonical body and says what must be looked up. The caller resolves each (core/docker/gather-objects.ts)
 // and hands decide() the facts; decide() never looks anything up itself.
 import type { DockerRule } from './docker-rules.js';
-import { GoNumber, field, isObj, type JVal } from './go-json.js';
+import { field, isObj, text as str, type JVal } from './go-json.js';
 import { queryGet, type NormalizedTarget } from './normalize.js';
 import { refFromRepoTag } from '../ownership/image-ref.js';
 
@@ -54,7 +54,6 @@ export interface ObjectFacts {
  */
 export const BUILTIN_NETWORKS = new Set(['', 'default', 'bridge', 'none', 'host']);
 
-const str = (v: JVal | undefined): string => (typeof v === 'string' ? v : v instanceof GoNumber ? v.raw : '');
 
 function hostConfigObjects(hc: JVal | undefined, out: RequestedObject[]): void {
   if (!isObj(hc)) return;
