@@ -48,7 +48,7 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   const rt = await openRuntime(config, command);
   // Under `wingman up` control and proxy share one lockdown mirror (in memory unless REDIS_URL is set).
   const { openLockMirror } = await import('../core/lockdown/lock-mirror.js');
-  const lockMirror = openLockMirror(config, config.redisPrefix);
+  const lockMirror = openLockMirror(config, config.redisPrefix, rt.db, rt.log);
   const closers: Array<() => Promise<void>> = [];
   if (command === 'up' || command === 'control') {
     const { token, file } = ensureApiToken(config);

@@ -5,7 +5,6 @@ import Dockerode from 'dockerode';
 import { Approvals, isUuid, type ApprovalStatus } from '../core/approvals/approvals.js';
 import { redactedOp } from '../core/approvals/operation.js';
 import { DockerAudit } from '../core/audit/docker-audit.js';
-import { JsonlSpool } from '../core/audit/jsonl-spool.js';
 import type { Bus } from '../core/bus/bus.js';
 import { sidecarSocketPath, workerSocketPath, type Config } from '../core/config.js';
 import { describeOperation } from '../core/docker/describe-operation.js';
@@ -70,8 +69,8 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   const workers = new Workers(db, bus);
   const ownership = new Ownership(db, bus);
   const docker = new Dockerode({ socketPath: config.upstreamSocket });
-  const audit = new DockerAudit(db, new JsonlSpool(path.join(config.dataDir, 'spool', 'control-audit.jsonl')), log);
-  const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix);
+  const audit = new DockerAudit(db, path.join(config.dataDir, 'audit-log', 'control'), log);
+  const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix, db, log);
   const lockdowns = new Lockdowns(db, bus, docker, mirror, config, log, metrics);
   const sweeper = new ExpirySweeper(approvals, bus, log, (ids) => metrics.approvals.inc({ outcome: 'expired_sweep' }, ids.length));
   sweeper.start();

@@ -1,5 +1,5 @@
-// Expires pending approvals at their deadline even when no call is waiting on them: a timer set to the next
-// expiry (re-armed when an approval is requested or decided), not a poll.
+// Expires pending approvals at their deadline even when no call is waiting on them, and cancels those whose waiting
+// call is gone: a timer set to the next such moment (re-armed when an approval is requested or decided), not a poll.
 import type { Approvals } from '../core/approvals/approvals.js';
 import type { Bus } from '../core/bus/bus.js';
 import type { Logger } from '../core/log.js';
@@ -40,6 +40,9 @@ export class ExpirySweeper {
         this.log.info({ count: expired.length }, 'approvals expired');
         this.onExpired(expired.map((a) => a.id));
       }
+      // Approvals whose waiting call is gone (its proxy was killed) are withdrawn, so nobody sees them as live.
+      const abandoned = await this.approvals.cancelAbandoned();
+      if (abandoned.length) this.log.warn({ count: abandoned.length }, 'cancelled approvals whose waiting call is gone');
       const next = await this.approvals.nextExpiry();
       this.arm(next ? next.getTime() - Date.now() + 5 : MAX_SLEEP_MS);
     } catch (err) {

@@ -60,6 +60,10 @@ const schema = z.object({
   WINGMAN_POLICY_MODE: z.enum(['enforce', 'shadow']).default('enforce'),
   WINGMAN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   WINGMAN_MAX_PENDING_PER_WORKER: z.coerce.number().int().min(1).max(10_000).default(10),
+  WINGMAN_MAX_CONNECTIONS: z.coerce.number().int().min(16).max(1_000_000).default(4096),
+  WINGMAN_MAX_CONNECTIONS_PER_WORKER: z.coerce.number().int().min(2).max(1_000_000).default(256),
+  WINGMAN_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  WINGMAN_BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
   WINGMAN_WORKER: optional.refine((s) => s === undefined || WORKER_NAME.test(s), { message: 'invalid worker name' }),
   WINGMAN_WORKER_CONTAINER: optional,
   WINGMAN_SIDECAR_PORT: port(8787),
@@ -109,6 +113,14 @@ export interface Config {
   readonly maxBodyBytes: number;
   /** held calls one worker may have waiting at once; more get 429 */
   readonly maxPendingPerWorker: number;
+  /** (proxy) open connections in all; each worker socket keeps a share of them that others cannot take */
+  readonly maxConnections: number;
+  /** (proxy) open connections one worker socket may hold; more get 429 */
+  readonly maxConnectionsPerWorker: number;
+  /** (proxy) a request's headers must arrive within this (slowloris) */
+  readonly headersTimeoutMs: number;
+  /** (proxy) a request body that sends nothing for this long is dropped */
+  readonly bodyIdleTimeoutMs: number;
   readonly worker: string | undefined;
   readonly workerContainer: string | undefined;
   readonly sidecarPort: number;
@@ -171,6 +183,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     policyMode: r.WINGMAN_POLICY_MODE,
     maxBodyBytes: r.WINGMAN_MAX_BODY_BYTES,
     maxPendingPerWorker: r.WINGMAN_MAX_PENDING_PER_WORKER,
+    maxConnections: r.WINGMAN_MAX_CONNECTIONS,
+    maxConnectionsPerWorker: r.WINGMAN_MAX_CONNECTIONS_PER_WORKER,
+    headersTimeoutMs: r.WINGMAN_HEADERS_TIMEOUT_MS,
+    bodyIdleTimeoutMs: r.WINGMAN_BODY_IDLE_TIMEOUT_MS,
     worker: r.WINGMAN_WORKER,
     workerContainer: r.WINGMAN_WORKER_CONTAINER,
     sidecarPort: r.WINGMAN_SIDECAR_PORT,

@@ -3,14 +3,14 @@
 // Tests build this without main.ts; main.ts only loads config and listens.
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import Dockerode from 'dockerode';
 import { ApprovalWaiter } from '../core/approvals/approval-waiter.js';
 import { Approvals } from '../core/approvals/approvals.js';
 import { Grants } from '../core/approvals/grants.js';
-import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
-import { JsonlSpool } from '../core/audit/jsonl-spool.js';
+import { DockerAudit } from '../core/audit/docker-audit.js';
 import type { Bus } from '../core/bus/bus.js';
 import { isWorkerName, SIDECAR_SOCKET_SUBDIR, sidecarSocketPath as sidecarSocketIn, workerSocketPath, type Config } from '../core/config.js';
 import { wingmanError } from '../core/errors.js';
@@ -27,6 +27,7 @@ import { EngineLookup } from '../core/docker/engine-lookup.js';
 import { LockState } from './lock-state.js';
 import { openLockMirror, type LockMirror } from '../core/lockdown/lock-mirror.js';
 import { rejectSocket } from './reject.js';
+import { ConnectionBudget } from './connection-budget.js';
 
 export interface ProxyApp {
   addWorker(name: string): Promise<string>;
@@ -55,13 +56,19 @@ export interface ProxyOptions {
 export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
   const { config, db, bus, log, metrics, policy } = opts;
   const approvals = new Approvals(db, bus);
-  const waiter = new ApprovalWaiter(approvals, bus);
+  // Runs of this proxy share a name (host and socket directory): a new run cancels what a killed one left waiting.
+  const waiter = new ApprovalWaiter(approvals, bus, `${os.hostname()}:${config.socketDir}`);
   waiter.start();
-  const spool = new JsonlSpool<DockerAuditRecord>(path.join(config.dataDir, 'spool', 'docker-audit.jsonl'));
-  const audit = new DockerAudit(db, spool, log, metrics, bus);
+  try {
+    const left = await waiter.cancelLeftovers();
+    if (left.length) log.warn({ count: left.length }, 'cancelled approvals that an earlier run of this proxy left waiting');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not cancel approvals left by an earlier run (the store is unreachable); the sweeper will');
+  }
+  const audit = new DockerAudit(db, path.join(config.dataDir, 'audit-log', 'proxy'), log, metrics, bus);
   audit.start();
   const workersRepo = new Workers(db, bus);
-  const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix);
+  const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix, db, log);
   const lockState = new LockState(workersRepo, bus, mirror);
   const forwarder = createForwarder(config.upstreamSocket);
   const docker = new Dockerode({ socketPath: config.upstreamSocket });
@@ -90,15 +97,67 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
   const socketPath = (name: string) => workerSocketPath(config.socketDir, name);
   const sidecarSocketPath = (name: string) => sidecarSocketIn(config.socketDir, name);
 
+  // Two sockets (worker and sidecar identity) per worker share the connection budget.
+  const budget = new ConnectionBudget(config.maxConnections, config.maxConnectionsPerWorker, () => Math.max(1, servers.size * 2));
+
+  /** A body that stops arriving (slowloris) is dropped; once the request is read, the connection may idle. */
+  function watchBody(req: http.IncomingMessage): void {
+    const sized = Number(req.headers['content-length'] ?? 0) > 0;
+    if (req.complete || (!sized && req.headers['transfer-encoding'] === undefined)) return;
+    const sock = req.socket;
+    const onIdle = () => {
+      if (!req.complete) sock.destroy();
+    };
+    const done = () => {
+      sock.setTimeout(0);
+      sock.off('timeout', onIdle);
+    };
+    sock.setTimeout(config.bodyIdleTimeoutMs);
+    sock.on('timeout', onIdle);
+    req.once('end', done);
+    req.once('close', done);
+  }
+
+  /** A refusal that never became a call (unparseable, too slow, over the connection budget) is audited too. */
+  function auditRefused(name: string, identity: Identity, status: number, reason: string): void {
+    audit.record(
+      DockerAudit.newRecord({
+        worker: name,
+        method: '-',
+        route: 'invalid',
+        path: '',
+        rule: 'Invalid',
+        decision: 'invalid',
+        mode: identity === 'sidecar' ? 'sidecar' : config.policyMode,
+        status_code: status,
+        bytes_in: 0,
+        bytes_out: 0,
+        reason,
+      }),
+    );
+  }
+
   async function listen(name: string, identity: Identity, sock: string) {
     const dir = path.dirname(sock);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     fs.chmodSync(dir, 0o700);
     fs.rmSync(sock, { force: true }); // stale socket from a previous run
     const sockets = new Set<Socket>();
-    const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 5_000 }, (req, res) => {
-      void handleCall(deps, name, req, { kind: 'http', res }, identity);
-    });
+    const key = `${identity}:${name}`;
+    const server = http.createServer(
+      {
+        // Headers must arrive within the limit (slowloris), checked every second; a whole request has no limit
+        // (an image load may take long), but a body that stops sending is dropped (below).
+        requestTimeout: 0,
+        headersTimeout: config.headersTimeoutMs,
+        connectionsCheckingInterval: 1_000,
+        keepAliveTimeout: 5_000,
+      },
+      (req, res) => {
+        watchBody(req);
+        void handleCall(deps, name, req, { kind: 'http', res }, identity);
+      },
+    );
     server.on('upgrade', (req, socket, head) => {
       void handleCall(deps, name, req, { kind: 'upgrade', socket, head }, identity);
     });
@@ -106,17 +165,39 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
       rejectSocket(socket, log, name, { status: 400, code: 'WGM_ERR_PROXY_PROTOCOL', message: 'CONNECT is not supported' });
     });
     server.on('clientError', (err, socket) => {
-      // Unparseable HTTP (including HTTP/2 prior knowledge `PRI * HTTP/2.0`): refuse and close.
+      // Unparseable HTTP (including HTTP/2 prior knowledge `PRI * HTTP/2.0`), or headers too slow: refuse, close,
+      // and audit it like any other refused call.
+      const code = (err as NodeJS.ErrnoException).code ?? 'parse error';
+      const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const r = timeout
+        ? { status: 408, code: 'WGM_ERR_PROXY_PROTOCOL' as const, message: `request headers not received within ${config.headersTimeoutMs} ms` }
+        : { status: 400, code: 'WGM_ERR_PROXY_PROTOCOL' as const, message: `malformed or unsupported HTTP (${code})` };
       metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
-      rejectSocket(socket, log, name, {
-        status: 400,
-        code: 'WGM_ERR_PROXY_PROTOCOL',
-        message: `malformed or unsupported HTTP (${(err as NodeJS.ErrnoException).code ?? 'parse error'})`,
-      });
+      // A connection the client reset is not a call.
+      if (code === 'ECONNRESET') {
+        socket.destroy();
+        return;
+      }
+      auditRefused(name, identity, r.status, r.message);
+      rejectSocket(socket, log, name, r);
     });
     server.on('connection', (s: Socket) => {
+      const admitted = budget.admit(key);
+      if (admitted === 'over_share' || admitted === 'full') {
+        const r =
+          admitted === 'over_share'
+            ? { status: 429, code: 'WGM_ERR_PROXY_TOO_MANY_CONNECTIONS' as const, message: `${name} has ${budget.count(key)} connections open (at most ${config.maxConnectionsPerWorker}); close some` }
+            : { status: 503, code: 'WGM_ERR_PROXY_BUSY' as const, message: `the proxy is at its connection limit (${config.maxConnections}); retry shortly` };
+        metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
+        auditRefused(name, identity, r.status, r.message);
+        rejectSocket(s, log, name, r);
+        return;
+      }
       sockets.add(s);
-      s.on('close', () => sockets.delete(s));
+      s.once('close', () => {
+        sockets.delete(s);
+        budget.release(key, admitted);
+      });
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

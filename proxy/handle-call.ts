@@ -4,12 +4,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Dockerode from 'dockerode';
-import type { Approvals } from '../core/approvals/approvals.js';
+import type { Approval, Approvals } from '../core/approvals/approvals.js';
 import type { ApprovalWaiter } from '../core/approvals/approval-waiter.js';
 import { grantCall, isGrantToken, type Grants } from '../core/approvals/grants.js';
 import { redactedOp } from '../core/approvals/operation.js';
 import { describeResolved } from '../core/docker/describe-operation.js';
-import { DockerAudit } from '../core/audit/docker-audit.js';
+import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../core/config.js';
 import { isWingmanError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
@@ -76,6 +77,8 @@ interface AuditCtx {
   approvedBy?: string;
   bytesIn: number;
   identity: Identity;
+  /** the audit row's id, once its intent is logged (the outcome is the same row) */
+  auditId?: string;
 }
 
 class Refusal extends Error {
@@ -148,6 +151,9 @@ export async function handleCall(
   const ctx: AuditCtx = { route: 'invalid', rule: 'Invalid', path: (req.url ?? '').slice(0, 512), bytesIn: 0, identity };
   let decisionLabel = 'deny';
   let spooled: SpooledBody | undefined;
+  // Watched from the first moment: a caller that leaves while its call is being looked at (before it is held)
+  // must not leave an approval behind that nothing waits on.
+  const gone = callerGone(req, io);
   try {
     let target = normalizeTarget(req.url ?? '');
     ctx.path = target.path.slice(0, 512);
@@ -275,7 +281,7 @@ export async function handleCall(
     if (writes) deps.engine.invalidate();
     const lock = match.rule.read || sidecar ? undefined : await deps.lockState.get(worker);
     if (lock === 'unknown') {
-      throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'lockdown state unknown (store and Redis unreachable); refused (fail closed)', 'error');
+      throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'lockdown state unknown (the store is unreachable and the Redis mirror is not known to be in step with it); refused (fail closed)', 'error');
     }
     const lockdown = lock;
     const decision = decide({
@@ -322,11 +328,22 @@ export async function handleCall(
         ctx.bytesIn = spooled.bytes;
       }
       const rawBody = spooled ? { sha256: spooled.sha256, bytes: spooled.bytes } : undefined;
-      const spent = await holdForApproval(deps, worker, req, io, target, decision, body, rawBody, checkedParams);
+      const spent = await holdForApproval(deps, worker, req, gone, target, decision, body, rawBody, checkedParams);
       ctx.approvalId = spent.approvalId;
       ctx.approvedBy = spent.approvedBy;
       forwardPath = spent.path;
       decisionLabel = 'approved';
+    }
+
+    // Nothing reaches the engine (or, for an inspect already asked, the client) before its intent is in the
+    // audit log: a process killed from here on still leaves the call's row.
+    try {
+      ctx.auditId = randomUUID();
+      deps.audit.intent(auditRecord(deps, worker, method, ctx, decisionLabel, null, started, 0));
+    } catch (err) {
+      ctx.auditId = undefined;
+      deps.log.error({ worker, err: (err as Error).message }, 'audit log cannot be written; call refused');
+      throw refusal(503, 'WGM_ERR_AUDIT_UNAVAILABLE', 'the audit log cannot be written (disk full?); refused until it can (fail closed)', 'error');
     }
 
     if (io.kind === 'http' && (prefetched || (identity === 'worker' && needsFiltering(match.rule)))) {
@@ -394,6 +411,38 @@ function toRefusal(err: unknown): Refusal {
   return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', `docker engine error: ${(e.message ?? 'unknown').slice(0, 200)}`, 'error');
 }
 
+function auditRecord(
+  deps: ProxyDeps,
+  worker: string,
+  method: string,
+  ctx: AuditCtx,
+  decision: string,
+  status: number | null,
+  started: number,
+  bytesOut: number,
+  reason?: string,
+): DockerAuditRecord {
+  return DockerAudit.newRecord({
+    ...(ctx.auditId ? { id: ctx.auditId } : {}),
+    worker,
+    method: method.slice(0, 16),
+    route: ctx.route,
+    path: ctx.path,
+    rule: ctx.rule,
+    decision,
+    // The sidecar identity is always enforced; its rows say so, apart from the worker's own calls.
+    mode: ctx.identity === 'sidecar' ? 'sidecar' : deps.config.policyMode,
+    would: ctx.would ?? null,
+    approval_id: ctx.approvalId ?? null,
+    approved_by: ctx.approvedBy ?? null,
+    status_code: status,
+    duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    bytes_in: ctx.bytesIn,
+    bytes_out: bytesOut,
+    reason: reason?.slice(0, 1000) ?? null,
+  });
+}
+
 function auditRow(
   deps: ProxyDeps,
   worker: string,
@@ -405,26 +454,7 @@ function auditRow(
   bytesOut: number,
   reason?: string,
 ): void {
-  deps.audit.record(
-    DockerAudit.newRecord({
-      worker,
-      method: method.slice(0, 16),
-      route: ctx.route,
-      path: ctx.path,
-      rule: ctx.rule,
-      decision,
-      // The sidecar identity is always enforced; its rows say so, apart from the worker's own calls.
-      mode: ctx.identity === 'sidecar' ? 'sidecar' : deps.config.policyMode,
-      would: ctx.would ?? null,
-      approval_id: ctx.approvalId ?? null,
-      approved_by: ctx.approvedBy ?? null,
-      status_code: status,
-      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-      bytes_in: ctx.bytesIn,
-      bytes_out: bytesOut,
-      reason: reason?.slice(0, 1000) ?? null,
-    }),
-  );
+  deps.audit.record(auditRecord(deps, worker, method, ctx, decision, status, started, bytesOut, reason));
 }
 
 /**
@@ -466,12 +496,21 @@ async function sidecarTarget(
 const storeDown = (what: string) =>
   refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', `approval store unavailable; ${what} refused until it is back (fail closed)`, 'error');
 
+/** Aborts when the caller goes away (its socket closes before the answer was written). */
+function callerGone(req: IncomingMessage, io: CallIo): AbortSignal {
+  const ac = new AbortController();
+  const closer = io.kind === 'http' ? io.res : io.socket;
+  if (req.socket.destroyed || (io.kind === 'upgrade' && io.socket.destroyed)) ac.abort();
+  else closer.once('close', () => ac.abort());
+  return ac.signal;
+}
+
 /** Hold the call until a human decides (or spend a grant the caller presented). Returns the path to forward. */
 async function holdForApproval(
   deps: ProxyDeps,
   worker: string,
   req: IncomingMessage,
-  io: CallIo,
+  gone: AbortSignal,
   target: NormalizedTarget,
   decision: Decision,
   body: JVal | undefined,
@@ -528,6 +567,7 @@ async function holdForApproval(
         ttlS: deps.config.approvalTimeoutS,
         requiredApprovals: deps.config.twoPersonWorkers.includes(worker) ? 2 : 1,
         maxPending: deps.config.maxPendingPerWorker,
+        waiter: deps.waiter.id,
       }));
     } catch (err) {
       if (isWingmanError(err, 'WGM_ERR_PROXY_TOO_MANY_PENDING')) throw refusal(429, err.code, err.message);
@@ -535,37 +575,39 @@ async function holdForApproval(
     }
     deps.log.info({ worker, approval: approval.id, rule: decision.rule.id }, 'call held for approval');
     deps.metrics.approvalsPending.inc();
-    const ac = new AbortController();
-    const onGone = () => ac.abort();
-    const closer = io.kind === 'http' ? io.res : io.socket;
-    closer.once('close', onGone);
-    let final;
+    deps.waiter.hold(approval.id);
+    let spent: Approval | undefined;
     try {
-      final = await deps.waiter.wait(approval.id, approval.expires_at, ac.signal);
-    } catch {
-      throw storeDown(decision.summary);
+      let final;
+      try {
+        final = await deps.waiter.wait(approval.id, approval.expires_at, gone);
+      } catch {
+        throw storeDown(decision.summary);
+      }
+      if (!final || gone.aborted) {
+        deps.metrics.approvals.inc({ outcome: 'cancelled' });
+        throw refusal(499, 'WGM_ERR_PROXY_DENIED', `caller went away (approval ${approval.id})`, 'cancelled');
+      }
+      deps.metrics.approvals.inc({ outcome: final.status });
+      if (final.status === 'denied') {
+        const note = final.note ? `: ${final.note}` : '';
+        throw refusal(403, 'WGM_ERR_PROXY_DENIED', `denied by ${final.decided_by ?? 'an approver'}${note} (approval ${approval.id})`, 'denied');
+      }
+      if (final.status === 'expired') {
+        throw refusal(403, 'WGM_ERR_APPROVAL_EXPIRED', `no decision within ${deps.config.approvalTimeoutS}s, expired (approval ${approval.id})`, 'expired');
+      }
+      if (final.status !== 'approved') {
+        throw refusal(403, 'WGM_ERR_PROXY_DENIED', `approval ${approval.id} is ${final.status}`, 'denied');
+      }
+      spent = await deps.approvals.consume(approval.id, hash).catch(() => undefined);
+      if (!spent) throw refusal(403, 'WGM_ERR_APPROVAL_USED', `approval already used (approval ${approval.id})`, 'denied');
     } finally {
-      closer.off('close', onGone);
+      deps.waiter.release(approval.id);
       deps.metrics.approvalsPending.dec();
+      // Whatever ended the wait without spending the approval (the caller left, the store failed, a bug), it is
+      // withdrawn: an approval nothing waits on must not look live, or be spent later.
+      if (!spent) await deps.approvals.cancel(approval.id, 'the waiting call went away').catch(() => undefined);
     }
-    if (!final || ac.signal.aborted) {
-      await deps.approvals.cancel(approval.id, 'the waiting call went away').catch(() => undefined);
-      deps.metrics.approvals.inc({ outcome: 'cancelled' });
-      throw refusal(499 as number, 'WGM_ERR_PROXY_DENIED', `caller went away (approval ${approval.id})`, 'cancelled');
-    }
-    deps.metrics.approvals.inc({ outcome: final.status });
-    if (final.status === 'denied') {
-      const note = final.note ? `: ${final.note}` : '';
-      throw refusal(403, 'WGM_ERR_PROXY_DENIED', `denied by ${final.decided_by ?? 'an approver'}${note} (approval ${approval.id})`, 'denied');
-    }
-    if (final.status === 'expired') {
-      throw refusal(403, 'WGM_ERR_APPROVAL_EXPIRED', `no decision within ${deps.config.approvalTimeoutS}s, expired (approval ${approval.id})`, 'expired');
-    }
-    if (final.status !== 'approved') {
-      throw refusal(403, 'WGM_ERR_PROXY_DENIED', `approval ${approval.id} is ${final.status}`, 'denied');
-    }
-    const spent = await deps.approvals.consume(approval.id, hash).catch(() => undefined);
-    if (!spent) throw refusal(403, 'WGM_ERR_APPROVAL_USED', `approval already used (approval ${approval.id})`, 'denied');
     approvalId = approval.id;
     approvedBy = spent.decided_by ?? 'unknown';
   }

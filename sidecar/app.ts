@@ -5,7 +5,6 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type Dockerode from 'dockerode';
 import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
-import { JsonlSpool } from '../core/audit/jsonl-spool.js';
 import type { Bus } from '../core/bus/bus.js';
 import { Auditor, type AuditorOptions } from '../core/claims/auditor.js';
 import { ClaimLog } from '../core/claims/claim-log.js';
@@ -72,13 +71,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
   const claimLog = new ClaimLog(claims, new ClaimSpool(path.join(config.dataDir, 'claims_audit.jsonl')), bus, log, metrics);
   const verifier = new ClaimVerifier({ worker, container, db, instructions, testTimeoutMs: opts.testTimeoutMs });
   const auditor = new Auditor({ worker, claims, verifier, bus, log, metrics, ...opts.auditor });
-  const audit = new DockerAudit(
-    db,
-    new JsonlSpool<DockerAuditRecord>(path.join(config.dataDir, 'spool', 'sidecar-audit.jsonl')),
-    log,
-    metrics,
-    bus,
-  );
+  const audit = new DockerAudit(db, path.join(config.dataDir, 'audit-log', 'sidecar'), log, metrics, bus);
 
   const server = Fastify({
     loggerInstance: log as unknown as FastifyBaseLogger,

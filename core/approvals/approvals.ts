@@ -48,7 +48,13 @@ export interface ApprovalRequest {
   requiredApprovals?: number;
   /** refuse (WGM_ERR_PROXY_TOO_MANY_PENDING) when the worker already has this many pending approvals */
   maxPending?: number;
+  /** the proxy run holding the call (see ApprovalWaiter): it keeps the approval alive while the call waits */
+  waiter?: string;
 }
+
+/** A waiter that has not said it is there for this long is gone: its approval is cancelled, never approved. */
+export const WAITER_STALE_S = 3;
+const WAITER_GONE = `waiter IS NOT NULL AND waiter_seen_at < now() - make_interval(secs => ${WAITER_STALE_S})`;
 
 const COLS = `id, worker, rule, summary, method, route, path, op_hash, op, reasons, status, source, required_approvals,
   approvers, requested_at, expires_at, decided_at, decided_by, note, consumed_at`;
@@ -99,8 +105,9 @@ export class Approvals {
       }
       const { rows } = await tx.query<Approval>(
         `INSERT INTO approvals (worker, rule, summary, method, route, path, op_hash, op, reasons, source, token_hash,
-           required_approvals, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now() + make_interval(secs => $13))
+           required_approvals, expires_at, waiter, waiter_seen_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, now() + make_interval(secs => $13), $14,
+           CASE WHEN $14::text IS NULL THEN NULL ELSE now() END)
          RETURNING ${COLS}`,
         [
           req.worker,
@@ -116,6 +123,7 @@ export class Approvals {
           token ? hashToken(token) : null,
           req.requiredApprovals ?? 1,
           req.ttlS,
+          req.waiter ?? null,
         ],
       );
       const a = rows[0]!;
@@ -151,14 +159,15 @@ export class Approvals {
   async decide(id: string, decision: 'approve' | 'deny', by: string, note?: string, detail: object = {}): Promise<Approval> {
     if (!isUuid(id)) throw wingmanError('WGM_ERR_APPROVAL_NOT_FOUND', id);
     const result = await this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<Approval & { expired: boolean }>(
-        `SELECT ${COLS}, expires_at <= now() AS expired FROM approvals WHERE id = $1 FOR UPDATE`,
+      const { rows } = await tx.query<Approval & { expired: boolean; waiter_gone: boolean }>(
+        `SELECT ${COLS}, expires_at <= now() AS expired, (${WAITER_GONE}) AS waiter_gone FROM approvals WHERE id = $1 FOR UPDATE`,
         [id],
       );
       const a = rows[0];
       if (!a) throw wingmanError('WGM_ERR_APPROVAL_NOT_FOUND', id);
       if (a.status !== 'pending') throw wingmanError('WGM_ERR_APPROVAL_NOT_PENDING', `approval ${id} is ${a.status}`, { status: a.status });
       if (a.expired) throw wingmanError('WGM_ERR_APPROVAL_EXPIRED', `approval ${id} expired`);
+      if (a.waiter_gone) return { gone: a };
       let status: ApprovalStatus = decision === 'deny' ? 'denied' : 'approved';
       let approvers = a.approvers;
       if (decision === 'approve') {
@@ -180,10 +189,15 @@ export class Approvals {
         note: note ?? null,
         ...detail,
       });
-      return updated;
+      return { decided: updated };
     });
-    if (result.status !== 'pending') await this.publish('approval.decided', result);
-    return result;
+    if ('gone' in result) {
+      // Nothing is waiting to run it: approving would spend a decision on a call that can never happen.
+      await this.cancel(id, 'the waiting call is gone (its proxy stopped)');
+      throw wingmanError('WGM_ERR_APPROVAL_NOT_PENDING', `approval ${id} was cancelled: the call waiting on it is gone`, { status: 'cancelled' });
+    }
+    if (result.decided.status !== 'pending') await this.publish('approval.decided', result.decided);
+    return result.decided;
   }
 
   /**
@@ -234,15 +248,45 @@ export class Approvals {
     return this.finish(id, 'expired', `status = 'pending'`);
   }
 
-  /** The held call went away before a decision: nobody should approve a request that can no longer run. */
+  /**
+   * The held call went away before it ran: nobody should approve a request that can no longer run, and an
+   * approval given to it is withdrawn rather than left to be spent.
+   */
   async cancel(id: string, why: string): Promise<Approval | undefined> {
-    return this.finish(id, 'cancelled', `status = 'pending'`, { why });
+    return this.finish(id, 'cancelled', `status IN ('pending', 'approved')`, { why });
+  }
+
+  /** A waiter says its calls are still there (see ApprovalWaiter). */
+  async touchWaiter(waiter: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.query(`UPDATE approvals SET waiter_seen_at = now() WHERE id = ANY($1::uuid[]) AND waiter = $2 AND status = 'pending'`, [ids, waiter]);
+  }
+
+  /**
+   * Cancel pending approvals nobody waits on any more: those of a waiter that stopped saying it is there, and (at
+   * a proxy's start) every one held by an earlier run of the same proxy (`waiter` is `<proxy>#<run>`).
+   */
+  async cancelAbandoned(restartOf?: { proxy: string; run: string }): Promise<Approval[]> {
+    const cancelled = await this.db.transaction(async (tx) => {
+      const { rows } = await tx.query<Approval>(
+        `UPDATE approvals SET status = 'cancelled', decided_at = now(), decided_by = 'wingman'
+          WHERE status = 'pending' AND ((${WAITER_GONE})
+             OR ($1::text IS NOT NULL AND split_part(waiter, '#', 1) = $1 AND waiter <> $2))
+          RETURNING ${COLS}`,
+        [restartOf?.proxy ?? null, restartOf ? `${restartOf.proxy}#${restartOf.run}` : null],
+      );
+      for (const a of rows) await this.event(tx, a.id, 'cancelled', 'wingman', a.op_hash, { why: 'the waiting call is gone (its proxy stopped)' });
+      return rows;
+    });
+    for (const a of cancelled) await this.publish('approval.decided', a);
+    return cancelled;
   }
 
   private async finish(id: string, status: ApprovalStatus, guard: string, detail: object = {}): Promise<Approval | undefined> {
     const a = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<Approval>(
-        `UPDATE approvals SET status = $2, decided_at = now(), decided_by = 'wingman' WHERE id = $1 AND ${guard} RETURNING ${COLS}`,
+        `UPDATE approvals SET status = $2, decided_at = now(), decided_by = CASE WHEN status = 'pending' THEN 'wingman' ELSE decided_by END
+          WHERE id = $1 AND ${guard} RETURNING ${COLS}`,
         [id, status],
       );
       if (rows[0]) await this.event(tx, id, status, 'wingman', rows[0].op_hash, detail);
@@ -268,7 +312,8 @@ export class Approvals {
 
   async nextExpiry(): Promise<Date | undefined> {
     const { rows } = await this.db.query<{ next: Date | null }>(
-      `SELECT min(expires_at) AS next FROM approvals WHERE status = 'pending'`,
+      `SELECT min(LEAST(expires_at, COALESCE(waiter_seen_at + make_interval(secs => ${WAITER_STALE_S}), expires_at))) AS next
+         FROM approvals WHERE status = 'pending'`,
     );
     return rows[0]?.next ?? undefined;
   }

@@ -1,12 +1,14 @@
-// The Docker execution audit: one append-only row per call the proxy saw. Rows are batched off the hot path;
-// a batch the store refuses is spooled to disk (fsynced) and replayed when the store is back, so nothing is lost
-// to an outage. (A crash loses at most the rows of the current in-memory batch: at most FLUSH_MS of calls.)
+// The Docker execution audit: one append-only row per call. Every record goes first to a local append-only log,
+// written synchronously (core/audit/segment-log.ts): a call's intent before it is forwarded, its outcome after. A
+// shipper tails that log into the store in batches. A process killed mid-call loses nothing the client saw: at the
+// next start the log is read again, finished calls are written, and a call whose outcome never came is written as
+// interrupted. A store that is down just leaves the log growing until it is back.
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { Db } from '../store/db.js';
-import { JsonlSpool } from './jsonl-spool.js';
+import { SegmentLog } from './segment-log.js';
 
 export interface DockerAuditRecord {
   id: string;
@@ -29,38 +31,66 @@ export interface DockerAuditRecord {
   argv?: string[] | null;
 }
 
+/** A log line: the intent of a call about to be forwarded, or the record of how it (or a refusal) ended. */
+type Entry = { k: 'i'; r: DockerAuditRecord } | { k: 'o'; r: DockerAuditRecord };
+
 const FLUSH_MS = 25;
 const BATCH = 200;
-const REPLAY_MS = 2_000;
+const RETRY_MS = 2_000;
 const COLUMNS = [
   'id', 'at', 'worker', 'method', 'route', 'path', 'rule', 'decision', 'mode', 'would', 'approval_id', 'approved_by',
   'status_code', 'duration_ms', 'bytes_in', 'bytes_out', 'reason', 'argv',
 ] as const;
 
+export const INTERRUPTED = 'outcome unknown: the process stopped before the call finished';
+
 export class DockerAudit {
-  private queue: DockerAuditRecord[] = [];
+  private readonly log: SegmentLog<Entry>;
+  /** intents read from the log whose outcome has not been read yet: id → segment */
+  private readonly open = new Map<string, number>();
+  /** outcomes read from the log, not yet in the store: [segment, record] */
+  private batch: Array<[number, DockerAuditRecord]> = [];
+  /** records the log could not take (disk full): written to the store directly */
+  private unlogged: DockerAuditRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private replayTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private pumping: Promise<void> | undefined;
+  private failing = false;
+  private stopped = false;
 
   constructor(
     private readonly db: Db,
-    private readonly spool: JsonlSpool<DockerAuditRecord>,
-    private readonly log: Logger,
+    dir: string,
+    private readonly logger: Logger,
     private readonly metrics?: Metrics,
     private readonly bus?: Bus,
   ) {
-    metrics?.auditSpooled.set(spool.count());
+    this.log = new SegmentLog<Entry>(dir);
+    // What an earlier run left is shipped first.
+    this.kick(0);
   }
 
-  static newRecord(fields: Omit<DockerAuditRecord, 'id' | 'at'>): DockerAuditRecord {
-    return { id: randomUUID(), at: new Date().toISOString(), ...fields };
+  static newRecord(fields: Omit<DockerAuditRecord, 'id' | 'at'> & { id?: string }): DockerAuditRecord {
+    return { ...fields, id: fields.id ?? randomUUID(), at: new Date().toISOString() };
   }
 
+  /**
+   * Log that a call is about to be forwarded. Throws when the log cannot be written: the caller refuses the call
+   * rather than run it unaudited.
+   */
+  intent(r: DockerAuditRecord): void {
+    this.log.append({ k: 'i', r });
+  }
+
+  /** Log how a call (or a refusal) ended; shipped to the store shortly. */
   record(r: DockerAuditRecord): void {
-    this.queue.push(r);
-    if (this.queue.length >= BATCH) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    try {
+      this.log.append({ k: 'o', r });
+    } catch (err) {
+      // The call has happened; its row must not be lost because the disk is full: straight to the store.
+      this.logger.error({ err: (err as Error).message }, 'audit log write failed; writing the row to the store directly');
+      this.unlogged.push(r);
+    }
+    this.kick(this.batch.length >= BATCH ? 0 : FLUSH_MS);
     if (this.bus && r.method !== 'GET' && r.method !== 'HEAD') {
       void this.bus
         .publish('docker.executed', { id: r.id, worker: r.worker, rule: r.rule, decision: r.decision, status: r.status_code ?? null })
@@ -68,32 +98,98 @@ export class DockerAudit {
     }
   }
 
+  private kick(ms: number): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.pump();
+    }, ms);
+    this.timer.unref();
+  }
+
+  /** Ship everything logged so far to the store (once; a store that is down leaves it in the log). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.queue.splice(0);
-    if (batch.length === 0) return this.flushing;
-    this.flushing = this.flushing.then(() => this.write(batch));
-    return this.flushing;
+    return this.pump();
   }
 
-  private async write(batch: DockerAuditRecord[]): Promise<void> {
+  private pump(): Promise<void> {
+    // One pump at a time; a flush during one waits for it and then runs again to take what came since.
+    const run = (this.pumping ?? Promise.resolve()).then(() => this.pumpOnce());
+    this.pumping = run.finally(() => {
+      if (this.pumping === run) this.pumping = undefined;
+    });
+    return run;
+  }
+
+  private async pumpOnce(): Promise<void> {
     try {
-      await this.insert(batch);
-    } catch (err) {
-      this.log.warn({ err: (err as Error).message, rows: batch.length }, 'audit store write failed; spooling');
-      try {
-        await this.spool.append(batch);
-        this.metrics?.auditSpooled.inc(batch.length);
-      } catch (spoolErr) {
-        // Disk full or unwritable: keep them in memory for the next attempt rather than drop them.
-        this.log.error({ err: (spoolErr as Error).message }, 'audit spool write failed; keeping rows in memory');
-        this.queue.unshift(...batch);
+      for (;;) {
+        if (this.unlogged.length) {
+          await this.insert(this.unlogged.slice(0, BATCH));
+          this.unlogged.splice(0, BATCH);
+          continue;
+        }
+        if (this.batch.length < BATCH) this.readMore();
+        if (this.batch.length === 0) break;
+        const take = this.batch.slice(0, BATCH);
+        await this.insert(take.map(([, r]) => r));
+        this.batch.splice(0, take.length);
+        if (this.failing) this.logger.info('audit store writable again; the log is being shipped');
+        this.failing = false;
       }
+      this.log.release((seq) => this.needed(seq));
+    } catch (err) {
+      if (!this.failing) this.logger.warn({ err: (err as Error).message }, 'audit store write failed; rows stay in the local log');
+      this.failing = true;
+      this.kick(RETRY_MS);
+    } finally {
+      this.metrics?.auditSpooled.set(this.batch.length + this.open.size + this.unlogged.length);
     }
   }
 
+  private readMore(): void {
+    for (const { seq, value } of this.log.read(BATCH * 2)) {
+      if (value.k === 'i') {
+        this.open.set(value.r.id, seq);
+        if (seq < this.log.firstOwnSeq) this.earlierIntents.set(value.r.id, value.r);
+      } else {
+        this.open.delete(value.r.id);
+        this.earlierIntents.delete(value.r.id);
+        this.batch.push([seq, value.r]);
+      }
+    }
+    this.closeOrphans();
+  }
+
+  private orphansClosed = false;
+  /** intents logged by an earlier run whose outcome has not been read (yet) */
+  private readonly earlierIntents = new Map<string, DockerAuditRecord>();
+
+  /**
+   * An intent of an earlier run whose outcome is not in the log will never get one: once every segment of that
+   * run has been read, it is written as interrupted (the call may or may not have run; the row says which call).
+   */
+  private closeOrphans(): void {
+    if (this.orphansClosed || !this.log.earlierRunsRead()) return;
+    this.orphansClosed = true;
+    for (const [id, seq] of [...this.open]) {
+      if (seq >= this.log.firstOwnSeq) continue;
+      this.open.delete(id);
+      const r = this.earlierIntents.get(id);
+      if (r) this.batch.push([seq, { ...r, status_code: null, reason: INTERRUPTED }]);
+    }
+    this.earlierIntents.clear();
+  }
+
+  private needed(seq: number): boolean {
+    for (const s of this.open.values()) if (s === seq) return true;
+    return this.batch.some(([s]) => s === seq);
+  }
+
   private async insert(rows: DockerAuditRecord[]): Promise<void> {
+    if (rows.length === 0) return;
     const params: unknown[] = [];
     const tuples = rows.map((r) => {
       const base = params.length;
@@ -109,29 +205,21 @@ export class DockerAudit {
     );
   }
 
-  /** Write spooled rows to the store; returns how many were replayed (0 when the spool is empty). */
-  async replaySpool(): Promise<number> {
-    const n = await this.spool.replay(async (records) => {
-      for (let i = 0; i < records.length; i += BATCH) await this.insert(records.slice(i, i + BATCH));
-    });
-    if (n > 0) {
-      this.log.info({ rows: n }, 'replayed spooled audit rows');
-      this.metrics?.auditSpooled.set(this.spool.count());
-    }
-    return n;
+  /** Records in the local log that the store does not have yet (read or not). */
+  backlog(): number {
+    return this.batch.length + this.open.size + this.unlogged.length + (this.log.backlogBytes() > 0 ? 1 : 0);
   }
 
   start(): void {
-    this.replayTimer ??= setInterval(() => {
-      if (this.spool.count() > 0) this.replaySpool().catch(() => undefined);
-    }, REPLAY_MS);
-    this.replayTimer.unref();
+    this.kick(0);
   }
 
   async stop(): Promise<void> {
-    if (this.replayTimer) clearInterval(this.replayTimer);
-    this.replayTimer = undefined;
-    await this.flush();
+    await this.flush().catch(() => undefined);
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.log.close();
   }
 
   async query(filter: { worker?: string; limit?: number; since?: string } = {}): Promise<Record<string, unknown>[]> {

@@ -57,6 +57,8 @@ export interface WingmanOptions {
   dir?: string;
   /** DATABASE_URL override (e.g. an unreachable one) */
   databaseUrl?: string;
+  /** REDIS_URL override for the bus and the lock mirror (e.g. a test's own Redis that it stops and starts) */
+  redisUrl?: string;
 }
 
 export async function startWingman(opts: WingmanOptions = {}): Promise<Wingman> {
@@ -66,10 +68,11 @@ export async function startWingman(opts: WingmanOptions = {}): Promise<Wingman> 
   const database = opts.database ?? (await createTestDatabase());
   const apiToken = `wgmtest-token-${randomBytes(12).toString('hex')}`;
   const prefix = `wgmtest-${randomBytes(4).toString('hex')}`;
+  const redisUrl = opts.redisUrl ?? env.redisUrl;
   const config = loadConfig({
     WINGMAN_REDIS_PREFIX: prefix,
     DATABASE_URL: opts.databaseUrl ?? database.url,
-    REDIS_URL: env.redisUrl,
+    REDIS_URL: redisUrl,
     WINGMAN_DATA_DIR: path.join(dir, 'data'),
     WINGMAN_SOCKET_DIR: path.join(dir, 's'),
     WINGMAN_UPSTREAM: env.dockerHost,
@@ -84,7 +87,7 @@ export async function startWingman(opts: WingmanOptions = {}): Promise<Wingman> 
   const metrics = createMetrics({ defaults: false });
   const db = new PgDb({ url: config.databaseUrl!, log });
   if (!opts.databaseUrl) await migrate(db, defaultMigrationsDir(), log);
-  const bus: Bus = opts.bus === 'memory' ? new MemoryBus({ log }) : new RedisBus({ url: env.redisUrl, prefix, log });
+  const bus: Bus = opts.bus === 'memory' ? new MemoryBus({ log }) : new RedisBus({ url: redisUrl, prefix, log });
   const policy: PolicyFile = opts.policy ? parsePolicy(opts.policy, 'test policy') : EMPTY_POLICY;
   const control = await buildControl({ config, db, bus, log, metrics, policy, apiToken });
   await control.server.listen({ host: '127.0.0.1', port: 0 });
@@ -150,7 +153,7 @@ export async function startWingman(opts: WingmanOptions = {}): Promise<Wingman> 
     async close() {
       await stopApps();
       if (opts.bus !== 'memory') {
-        const r = new Redis(env.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+        const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
         try {
           await r.connect();
           const keys = await r.keys(`${prefix}:*`);

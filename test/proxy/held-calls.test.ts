@@ -1,0 +1,108 @@
+// Regression (#11.2): held calls that can never end. A client that left within ~50 ms of a destructive call (before
+// the close listener was attached) left a pending approval that approvers saw as live; approving it marked it
+// consumed while nothing ran. A proxy killed while holding calls left them pending until they expired. Now every
+// approval has a live waiter or is cancelled, and one whose waiter is gone cannot be approved.
+import net from 'node:net';
+import t from 'tap';
+import { Approvals } from '../../core/approvals/approvals.js';
+import { MemoryBus } from '../../core/bus/memory-bus.js';
+import { createLogger } from '../../core/log.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { docker, dockerOk, testName, TEST_IMAGE } from '../helpers/env.js';
+import { until } from '../helpers/until.js';
+import { startWingman } from '../helpers/wingman.js';
+import { spawnWingman } from '../helpers/wingman-process.js';
+
+t.test('a caller that leaves at once leaves no live approval behind', async (t) => {
+  const w = await startWingman();
+  const name = testName('heldgone');
+  t.teardown(async () => {
+    await docker(['rm', '-f', name]);
+    await w.close();
+  });
+  await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sleep', '600']);
+  await w.adopt('w1', 'container', name);
+
+  // Gone while the proxy is still looking at the call, before it has been held (or just as it is).
+  for (const ms of [1, 2, 5, 10, 15, 20, 30, 40, 60]) {
+    const s = net.connect(w.proxy.socketPath('w1'));
+    await new Promise((r) => s.once('connect', r));
+    s.write(`DELETE /v1.41/containers/${name}?force=1 HTTP/1.1\r\nHost: docker\r\n\r\n`);
+    await new Promise((r) => setTimeout(r, ms));
+    s.destroy();
+  }
+  const mine = async () => (await w.control.approvals.list({ worker: 'w1' })).filter((a) => a.rule === 'ContainerDelete');
+  // Each one may have been refused before it was held, or held and then cancelled; none stays pending.
+  await until('no pending approval left', async () => {
+    const list = await mine();
+    return list.every((a) => a.status === 'cancelled') ? list : undefined;
+  }, 10_000);
+  t.ok((await mine()).length > 0, 'some of them were held before their caller left');
+  for (const a of await mine()) {
+    await t.rejects(w.control.approvals.decide(a.id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' }, 'a cancelled approval cannot be approved');
+  }
+  t.equal((await docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim(), 'true', 'nothing reached Docker');
+
+  // A caller that leaves while held: cancelled at once, and the held call's handler is done with it.
+  const s = net.connect(w.proxy.socketPath('w1'));
+  await new Promise((r) => s.once('connect', r));
+  s.write(`DELETE /v1.41/containers/${name}?force=1 HTTP/1.1\r\nHost: docker\r\n\r\n`);
+  const held = await until('a held call', async () => (await mine()).find((a) => a.status === 'pending'), 10_000);
+  s.destroy();
+  const after = await until('the held approval cancelled', async () => {
+    const a = await w.control.approvals.get(held.id);
+    return a?.status === 'cancelled' ? a : undefined;
+  }, 5_000);
+  t.equal(after.status, 'cancelled');
+  t.equal((await w.control.approvals.events(held.id)).at(-1)?.event, 'cancelled');
+  t.equal((await docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim(), 'true');
+});
+
+t.test('a proxy killed while holding calls: its approvals cannot be approved and its next run cancels them', async (t) => {
+  const database = await createTestDatabase();
+  const first = await spawnWingman({ databaseUrl: database.url });
+  const name = testName('heldkill');
+  let second: Awaited<ReturnType<typeof first.restart>> | undefined;
+  const bus = new MemoryBus({ log: createLogger({ level: 'silent' }) });
+  const { PgDb } = await import('../../core/store/pg-db.js');
+  const db = new PgDb({ url: database.url });
+  const approvals = new Approvals(db, bus);
+  t.teardown(async () => {
+    await docker(['rm', '-f', name]);
+    await second?.close();
+    await first.close();
+    await db.close();
+    await bus.close();
+    await database.drop();
+  });
+  await dockerOk(['run', '-d', '--name', name, TEST_IMAGE, 'sleep', '600']);
+  const adopt = await fetch(`${first.controlUrl}/workers/w1/adopt`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'container', refs: [name], by: 'test', force: true }),
+  });
+  t.equal(adopt.status, 200);
+
+  const holds = [0, 1].map(() => {
+    const s = net.connect(first.socketPath('w1'));
+    s.on('error', () => undefined);
+    s.write(`POST /v1.41/containers/${name}/kill HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n`);
+    return s;
+  });
+  const pending = await until('two held calls', async () => {
+    const list = (await approvals.list({ worker: 'w1', status: 'pending' })).filter((a) => a.rule === 'ContainerKill');
+    return list.length === 2 ? list : undefined;
+  }, 20_000);
+  t.equal(await first.kill('SIGKILL'), 'SIGKILL');
+  for (const s of holds) s.destroy();
+
+  // Its waiter says nothing any more: an approver cannot approve a call that can no longer run.
+  await new Promise((r) => setTimeout(r, 3_500));
+  await t.rejects(approvals.decide(pending[0]!.id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' });
+  t.equal((await approvals.get(pending[0]!.id))?.status, 'cancelled');
+
+  // The next run of the same proxy cancels what the killed one left, at start-up.
+  second = await first.restart();
+  t.equal((await approvals.get(pending[1]!.id))?.status, 'cancelled', 'cancelled at start-up');
+  t.equal((await docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim(), 'true', 'nothing ran');
+});
