@@ -89,6 +89,17 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  // Every Docker call goes to WINGMAN_UPSTREAM: say at start whether anything answers there. Not fatal (the
+  // engine may start after us), but loud, with the path and the variable that sets it.
+  const { pingEngine, engineUnreachable } = await import('../core/docker/engine-ping.js');
+  const engine = await pingEngine(config.upstreamSocket);
+  if (engine.ok) rt.log.info({ upstream: config.upstreamSocket, apiVersion: engine.apiVersion }, 'docker engine answers');
+  else {
+    rt.log.warn(
+      { upstream: config.upstreamSocket, detail: engine.reason },
+      `WARNING: ${engineUnreachable(config.upstreamSocket)}: every Docker call will be refused with 502 until an engine answers there (set WINGMAN_UPSTREAM=unix:///path/to/docker.sock)`,
+    );
+  }
 }
 
 function printApprovals(list: any[]): void {

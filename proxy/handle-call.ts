@@ -31,6 +31,7 @@ import { QUERY_ONLY_INSPECT } from '../core/policy/docker-rules.js';
 import type { ObjectFacts } from '../core/policy/object-facts.js';
 import { gatherObjects } from '../core/docker/gather-objects.js';
 import type { EngineLookup } from '../core/docker/engine-lookup.js';
+import { engineUnreachable } from '../core/docker/engine-ping.js';
 import { scopeQuery, stampBody, stampBuildQuery } from '../core/ownership/owner-label.js';
 import type { Ownership } from '../core/ownership/ownership.js';
 import { OPERATIVE_HEADERS } from '../core/approvals/operation.js';
@@ -365,7 +366,7 @@ export async function handleCall(
     }
     deps.metrics.proxyDuration.observe({ decision: decisionLabel }, (performance.now() - started) / 1000);
   } catch (err) {
-    const ref = toRefusal(err);
+    const ref = toRefusal(err, deps.config.upstreamSocket);
     if (decisionLabel === 'deny' || ref.decision !== 'deny') decisionLabel = ref.decision;
     if (ref.decision === 'invalid') deps.metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
     auditRow(deps, worker, method, ctx, ref.decision, ref.r.status, started, 0, ref.r.message);
@@ -380,7 +381,7 @@ export async function handleCall(
   }
 }
 
-function toRefusal(err: unknown): Refusal {
+function toRefusal(err: unknown, upstreamSocket: string): Refusal {
   if (err instanceof Refusal) return err;
   if (err instanceof NotFound) return refusal(404, 'WGM_ERR_PROXY_NOT_FOUND', err.message, 'not_found');
   if (isWingmanError(err)) {
@@ -389,7 +390,7 @@ function toRefusal(err: unknown): Refusal {
   }
   const e = err as { code?: string; statusCode?: number; message?: string };
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'ECONNRESET') {
-    return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', 'docker engine unreachable', 'error');
+    return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', engineUnreachable(upstreamSocket), 'error');
   }
   return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', `docker engine error: ${(e.message ?? 'unknown').slice(0, 200)}`, 'error');
 }
