@@ -85,6 +85,7 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
     await lockMirror.close().catch(() => undefined);
     await rt.bus.close().catch(() => undefined);
     await rt.db.close().catch(() => undefined);
+    await rt.dataDirLock.release();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
@@ -181,6 +182,7 @@ export async function main(argv: string[]): Promise<number> {
       const rt = await openRuntime(config, 'migrate');
       await rt.bus.close();
       await rt.db.close();
+      await rt.dataDirLock.release();
       console.log('migrations applied');
       return 0;
     }

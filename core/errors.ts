@@ -6,6 +6,7 @@ export const ERRORS = {
   WGM_ERR_CONFIG_POLICY_FILE: { status: 500, message: 'invalid policy file' },
   WGM_ERR_STORE_UNAVAILABLE: { status: 503, message: 'store unavailable' },
   WGM_ERR_STORE_MIGRATION: { status: 500, message: 'migration failed' },
+  WGM_ERR_STORE_DATA_DIR_IN_USE: { status: 409, message: 'data directory in use' },
   WGM_ERR_BUS_UNAVAILABLE: { status: 503, message: 'event bus unavailable' },
   WGM_ERR_PROXY_BAD_PATH: { status: 400, message: 'malformed request path' },
   WGM_ERR_PROXY_BAD_BODY: { status: 400, message: 'malformed request body' },
