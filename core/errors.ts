@@ -10,6 +10,7 @@ export const ERRORS = {
   WGM_ERR_BUS_UNAVAILABLE: { status: 503, message: 'event bus unavailable' },
   WGM_ERR_PROXY_BAD_PATH: { status: 400, message: 'malformed request path' },
   WGM_ERR_PROXY_BAD_BODY: { status: 400, message: 'malformed request body' },
+  WGM_ERR_PROXY_BODY_TYPE: { status: 400, message: 'wrong type in request body' },
   WGM_ERR_PROXY_BODY_TOO_LARGE: { status: 413, message: 'request body too large to inspect' },
   WGM_ERR_PROXY_FORBIDDEN: { status: 403, message: 'forbidden by policy' },
   WGM_ERR_PROXY_DENIED: { status: 403, message: 'denied' },

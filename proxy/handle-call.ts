@@ -32,6 +32,7 @@ import type { ObjectFacts } from '../core/policy/object-facts.js';
 import { gatherObjects } from '../core/docker/gather-objects.js';
 import type { EngineLookup } from '../core/docker/engine-lookup.js';
 import { engineUnreachable } from '../core/docker/engine-ping.js';
+import { checkEngineBody } from '../core/docker/engine-body-types.js';
 import { scopeQuery, stampBody, stampBuildQuery } from '../core/ownership/owner-label.js';
 import type { Ownership } from '../core/ownership/ownership.js';
 import { OPERATIVE_HEADERS } from '../core/approvals/operation.js';
@@ -189,12 +190,15 @@ export async function handleCall(
     let bodyBuf: Buffer | undefined;
     const inspectsBody = match.rule.inspect !== undefined && !QUERY_ONLY_INSPECT.has(match.rule.inspect);
     const jsonRead = match.rule.action !== 'allow' || needsCapture(match.rule.id);
-    if (io.kind === 'http' && hasBody(req) && (inspectsBody || (jsonRead && isJsonRequest(req)))) {
+    const readsJson = io.kind === 'http' && (inspectsBody || (jsonRead && isJsonRequest(req)));
+    if (readsJson && hasBody(req)) {
       const raw = await readBody(req, deps.config.maxBodyBytes);
       ctx.bytesIn = raw.length;
       if (raw.toString('latin1').trim() === '') bodyBuf = Buffer.alloc(0);
       else body = parseGoJson(raw);
     }
+    // Types Go cannot decode are a 400 here, not a 500 from dockerd (no body at all counts as empty).
+    if (readsJson) checkEngineBody(match.rule.id, body);
     // Creates carry the owner label (a worker's own label under that key is replaced).
     if (identity === 'worker' && io.kind === 'http') {
       const stamped = stampBody(match.rule.id, body, worker);
