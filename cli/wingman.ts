@@ -42,10 +42,11 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   requireFor(config, command);
   // Heavy modules load only for the long-running commands, so ops commands start fast.
   const { openRuntime } = await import('./runtime.js');
+  // The data directory is locked first: a second process on it is refused before the apps are even loaded.
+  const rt = await openRuntime(config, command);
   const { ensureApiToken } = await import('./api-token.js');
   const { buildControl } = await import('../control/app.js');
   const { buildProxy } = await import('../proxy/app.js');
-  const rt = await openRuntime(config, command);
   // Under `wingman up` control and proxy share one lockdown mirror (in memory unless REDIS_URL is set).
   const { openLockMirror } = await import('../core/lockdown/lock-mirror.js');
   const lockMirror = openLockMirror(config, config.redisPrefix);
