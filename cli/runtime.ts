@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import { loadPolicyFile, type PolicyFile } from '../core/policy/policy-file.js';
 import type { Db } from '../core/store/db.js';
-import { lockDataDir, type DataDirLock } from '../core/store/data-dir-lock.js';
+import { lockDataDir, type DataDirLock } from '../core/store/lock-data-dir.js';
 import { openDb } from '../core/store/open-db.js';
 
 export interface Runtime {

@@ -93,7 +93,7 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   process.once('SIGTERM', () => void stop('SIGTERM'));
   // Every Docker call goes to WINGMAN_UPSTREAM: say at start whether anything answers there. Not fatal (the
   // engine may start after us), but loud, with the path and the variable that sets it.
-  const { pingEngine, engineUnreachable } = await import('../core/docker/engine-ping.js');
+  const { pingEngine, engineUnreachable } = await import('../core/docker/ping-engine.js');
   const engine = await pingEngine(config.upstreamSocket);
   if (engine.ok) rt.log.info({ upstream: config.upstreamSocket, apiVersion: engine.apiVersion }, 'docker engine answers');
   else {

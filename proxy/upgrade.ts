@@ -5,7 +5,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { engineUnreachable } from '../core/docker/engine-ping.js';
+import { engineUnreachable } from '../core/docker/ping-engine.js';
 
 export interface UpgradeResult {
   status: number;

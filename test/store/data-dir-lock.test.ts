@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { isWingmanError } from '../../core/errors.js';
-import { lockDataDir } from '../../core/store/data-dir-lock.js';
+import { lockDataDir } from '../../core/store/lock-data-dir.js';
 import { testEnv } from '../helpers/env.js';
 import { ROOT, run } from '../helpers/wingman.js';
 import { startUp, type UpProcess } from '../helpers/wingman-up.js';
