@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '../core/log.js';
 import { createMetrics, type Metrics } from '../core/metrics.js';
 import { loadPolicyFile, type PolicyFile } from '../core/policy/policy-file.js';
 import type { Db } from '../core/store/db.js';
+import { lockDataDir, type DataDirLock } from '../core/store/lock-data-dir.js';
 import { openDb } from '../core/store/open-db.js';
 
 export interface Runtime {
@@ -16,15 +17,25 @@ export interface Runtime {
   db: Db;
   bus: Bus;
   policy: PolicyFile;
+  /** this process's hold on WINGMAN_DATA_DIR; released after the store is closed */
+  dataDirLock: DataDirLock;
 }
 
 export async function openRuntime(config: Config, name: string): Promise<Runtime> {
   const log = createLogger({ level: config.logLevel, name });
   const policy = loadPolicyFile(config.policyFile); // a bad policy file stops start-up here
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // Before anything in the data directory is opened: a second process on it exits here, having touched nothing.
+  const dataDirLock = await lockDataDir(config.dataDir, name);
   const metrics = createMetrics();
-  const db = await openDb(config, log);
+  let db: Db;
+  try {
+    db = await openDb(config, log);
+  } catch (err) {
+    await dataDirLock.release();
+    throw err;
+  }
   const bus = openBus(config, log, { prefix: config.redisPrefix });
-  return { config, log, metrics, db, bus, policy };
+  return { config, log, metrics, db, bus, policy, dataDirLock };
 }
 

@@ -33,6 +33,7 @@ export async function runSidecar(config: Config): Promise<void> {
     await app.close().catch(() => undefined);
     await rt.bus.close().catch(() => undefined);
     await rt.db.close().catch(() => undefined);
+    await rt.dataDirLock.release();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));

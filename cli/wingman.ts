@@ -42,10 +42,11 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   requireFor(config, command);
   // Heavy modules load only for the long-running commands, so ops commands start fast.
   const { openRuntime } = await import('./runtime.js');
+  // The data directory is locked first: a second process on it is refused before the apps are even loaded.
+  const rt = await openRuntime(config, command);
   const { ensureApiToken } = await import('./api-token.js');
   const { buildControl } = await import('../control/app.js');
   const { buildProxy } = await import('../proxy/app.js');
-  const rt = await openRuntime(config, command);
   // Under `wingman up` control and proxy share one lockdown mirror (in memory unless REDIS_URL is set).
   const { openLockMirror } = await import('../core/lockdown/lock-mirror.js');
   const lockMirror = openLockMirror(config, config.redisPrefix, rt.db, rt.log);
@@ -85,10 +86,22 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
     await lockMirror.close().catch(() => undefined);
     await rt.bus.close().catch(() => undefined);
     await rt.db.close().catch(() => undefined);
+    await rt.dataDirLock.release();
     process.exit(0);
   };
   process.once('SIGINT', () => void stop('SIGINT'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
+  // Every Docker call goes to WINGMAN_UPSTREAM: say at start whether anything answers there. Not fatal (the
+  // engine may start after us), but loud, with the path and the variable that sets it.
+  const { pingEngine, engineUnreachable } = await import('../core/docker/ping-engine.js');
+  const engine = await pingEngine(config.upstreamSocket);
+  if (engine.ok) rt.log.info({ upstream: config.upstreamSocket, apiVersion: engine.apiVersion }, 'docker engine answers');
+  else {
+    rt.log.warn(
+      { upstream: config.upstreamSocket, detail: engine.reason },
+      `WARNING: ${engineUnreachable(config.upstreamSocket)}: every Docker call will be refused with 502 until an engine answers there (set WINGMAN_UPSTREAM=unix:///path/to/docker.sock)`,
+    );
+  }
 }
 
 function printApprovals(list: any[]): void {
@@ -170,6 +183,7 @@ export async function main(argv: string[]): Promise<number> {
       const rt = await openRuntime(config, 'migrate');
       await rt.bus.close();
       await rt.db.close();
+      await rt.dataDirLock.release();
       console.log('migrations applied');
       return 0;
     }

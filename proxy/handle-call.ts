@@ -32,6 +32,8 @@ import { QUERY_ONLY_INSPECT } from '../core/policy/docker-rules.js';
 import type { ObjectFacts } from '../core/policy/object-facts.js';
 import { gatherObjects } from '../core/docker/gather-objects.js';
 import type { EngineLookup } from '../core/docker/engine-lookup.js';
+import { engineUnreachable } from '../core/docker/ping-engine.js';
+import { checkEngineBody } from '../core/docker/check-engine-body.js';
 import { scopeQuery, stampBody, stampBuildQuery } from '../core/ownership/owner-label.js';
 import type { Ownership } from '../core/ownership/ownership.js';
 import { OPERATIVE_HEADERS } from '../core/approvals/operation.js';
@@ -194,12 +196,15 @@ export async function handleCall(
     let bodyBuf: Buffer | undefined;
     const inspectsBody = match.rule.inspect !== undefined && !QUERY_ONLY_INSPECT.has(match.rule.inspect);
     const jsonRead = match.rule.action !== 'allow' || needsCapture(match.rule.id);
-    if (io.kind === 'http' && hasBody(req) && (inspectsBody || (jsonRead && isJsonRequest(req)))) {
+    const readsJson = io.kind === 'http' && (inspectsBody || (jsonRead && isJsonRequest(req)));
+    if (readsJson && hasBody(req)) {
       const raw = await readBody(req, deps.config.maxBodyBytes);
       ctx.bytesIn = raw.length;
       if (raw.toString('latin1').trim() === '') bodyBuf = Buffer.alloc(0);
       else body = parseGoJson(raw);
     }
+    // Types Go cannot decode are a 400 here, not a 500 from dockerd (no body at all counts as empty).
+    if (readsJson) checkEngineBody(match.rule.id, body);
     // Creates carry the owner label (a worker's own label under that key is replaced).
     if (identity === 'worker' && io.kind === 'http') {
       const stamped = stampBody(match.rule.id, body, worker);
@@ -382,7 +387,7 @@ export async function handleCall(
     }
     deps.metrics.proxyDuration.observe({ decision: decisionLabel }, (performance.now() - started) / 1000);
   } catch (err) {
-    const ref = toRefusal(err);
+    const ref = toRefusal(err, deps.config.upstreamSocket);
     if (decisionLabel === 'deny' || ref.decision !== 'deny') decisionLabel = ref.decision;
     if (ref.decision === 'invalid') deps.metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
     auditRow(deps, worker, method, ctx, ref.decision, ref.r.status, started, 0, ref.r.message);
@@ -397,7 +402,7 @@ export async function handleCall(
   }
 }
 
-function toRefusal(err: unknown): Refusal {
+function toRefusal(err: unknown, upstreamSocket: string): Refusal {
   if (err instanceof Refusal) return err;
   if (err instanceof NotFound) return refusal(404, 'WGM_ERR_PROXY_NOT_FOUND', err.message, 'not_found');
   if (isWingmanError(err)) {
@@ -406,7 +411,7 @@ function toRefusal(err: unknown): Refusal {
   }
   const e = err as { code?: string; statusCode?: number; message?: string };
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'ECONNRESET') {
-    return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', 'docker engine unreachable', 'error');
+    return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', engineUnreachable(upstreamSocket), 'error');
   }
   return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', `docker engine error: ${(e.message ?? 'unknown').slice(0, 200)}`, 'error');
 }

@@ -5,6 +5,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { engineUnreachable } from '../core/docker/ping-engine.js';
 
 export interface UpgradeResult {
   status: number;
@@ -112,10 +113,10 @@ export async function forwardUpgrade(
     });
 
     upReq.on('error', () => {
-      const msg = JSON.stringify({ message: 'wingman: docker engine unreachable' });
+      const msg = JSON.stringify({ message: `wingman: ${engineUnreachable(upstreamSocket)}` });
       if (client.writable) {
         client.end(
-          `HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: ${msg.length}\r\nConnection: close\r\n\r\n${msg}`,
+          `HTTP/1.1 502 Bad Gateway\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(msg)}\r\nConnection: close\r\n\r\n${msg}`,
         );
       }
       finish(502);
