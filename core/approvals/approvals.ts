@@ -182,7 +182,7 @@ export class Approvals {
       });
       return updated;
     });
-    if (result.status !== 'pending') await this.publish('approval.decided', result);
+    await this.publish(result.status === 'pending' ? 'approval.updated' : 'approval.decided', result);
     return result;
   }
 
@@ -273,7 +273,7 @@ export class Approvals {
     return rows[0]?.next ?? undefined;
   }
 
-  private async publish(topic: 'approval.requested' | 'approval.decided', a: Approval): Promise<void> {
+  private async publish(topic: 'approval.requested' | 'approval.decided' | 'approval.updated', a: Approval): Promise<void> {
     // The bus only wakes consumers up; a lost publish is caught by their re-reads and the sweeper.
     await this.bus.publish(topic, { id: a.id, worker: a.worker, status: a.status }).catch(() => undefined);
   }
