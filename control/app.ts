@@ -250,7 +250,7 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   registerEventStream(server, { bus });
   registerConsoleAssets(server, opts.consoleDir ? { dir: opts.consoleDir } : {});
 
-  registerLockdownRoutes(server, { lockdowns, workers });
+  registerLockdownRoutes(server, { lockdowns, workers, configured: config.workers });
   // Ops adopt existing engine objects for a worker and list what it owns (the store is the truth: core/ownership/).
   registerOwnershipRoutes(server, { docker, workers, ownership, configured: config.workers });
   registerValidationRoute(server, {
