@@ -86,12 +86,8 @@ export async function dockerAuditPage(db: Db, q: DockerAuditQuery): Promise<{ au
   if (q.decision) w.add((p) => `decision = ${p(q.decision)}`);
   if (q.approval) w.add((p) => `(approval_id = ${p(q.approval)}::uuid OR ${REASON_APPROVAL} = ${p(q.approval)})`);
   timeRange(w, 'at', { from: q.from ?? q.since, to: q.to });
-  if (q.q) {
-    w.add((p) => {
-      const s = p(likeArg(q.q!));
-      return `(path ILIKE ${s} OR reason ILIKE ${s} OR route ILIKE ${s} OR rule ILIKE ${s} OR approved_by ILIKE ${s} OR argv::text ILIKE ${s})`;
-    });
-  }
+  // One lowercase column (migration 009) with a trigram index where the store has pg_trgm.
+  if (q.q) w.add((p) => `search LIKE ${p(likeArg(q.q!.toLowerCase()))}`);
   const { rows, next } = await pageOf(
     db,
     {

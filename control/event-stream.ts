@@ -43,6 +43,9 @@ export function registerEventStream(server: FastifyInstance, deps: { bus: Bus })
     return unwatch.ready;
   };
 
+  // Watching from the start: a page's `ready` then waits for nothing (the inbox's first paint waits on it).
+  void start();
+
   server.get('/events', async (req, reply) => {
     const ready = start();
     reply.hijack();

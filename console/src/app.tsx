@@ -43,6 +43,7 @@ export function App() {
         ready: () => live.emitReady(),
         change: (e) => live.emitChange(e),
         state: (s) => {
+          if (s !== 'live') live.lost();
           setState(s);
           if (s === 'refused') {
             setSignedIn(undefined);

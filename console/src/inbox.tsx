@@ -141,7 +141,11 @@ export function Inbox(props: { session: Session; onCount(n: number): void }) {
     }
   }, [session.api]);
 
-  useEffect(() => void load(), [load]);
+  // Loaded once the stream reads (its `ready`), so nothing decided between the load and the stream is missed;
+  // a view opened later, with the stream already reading, loads at once.
+  useEffect(() => {
+    if (session.live.ready) void load();
+  }, [load]);
   useEffect(() => props.onCount(pending?.length ?? 0), [pending?.length]);
 
   const settle = (a: ApprovalView) => {

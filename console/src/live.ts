@@ -4,11 +4,17 @@ import { useEffect, useRef } from 'preact/hooks';
 import type { StreamEvent } from '../../control/api-schema.js';
 
 export class Live extends EventTarget {
+  /** the stream is reading: a view that mounts now loads at once; before that it waits for `ready` */
+  ready = false;
   emitChange(e: StreamEvent): void {
     this.dispatchEvent(new CustomEvent<StreamEvent>('change', { detail: e }));
   }
   emitReady(): void {
+    this.ready = true;
     this.dispatchEvent(new Event('ready'));
+  }
+  lost(): void {
+    this.ready = false;
   }
 }
 
