@@ -11,7 +11,10 @@ COPY control control
 COPY sidecar sidecar
 COPY cli cli
 COPY bench bench
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev --ignore-scripts
+COPY console console
+COPY scripts/build.mjs scripts/build.mjs
+# dist/ holds the compiled JS and the built console (dist/console, served at GET /).
+RUN node scripts/build.mjs && npm prune --omit=dev --ignore-scripts
 
 FROM node:20-bookworm-slim
 # No curl, pip or compilers here; drop the package manager caches the base image keeps.

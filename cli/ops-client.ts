@@ -1,6 +1,13 @@
-// The CLI's client for the control API (approvals, workers): plain fetch with the bearer token.
+// The CLI's client for the control API (approvals, workers): plain fetch with the bearer token. Failures to reach it
+// are ControlErrors: one line saying what went wrong and what to do.
 import type { Config } from '../core/config.js';
 import { readApiToken } from './api-token.js';
+
+export class ControlError extends Error {}
+
+export function controlBase(config: Config): string {
+  return (config.controlUrl ?? `http://127.0.0.1:${config.port}`).replace(/\/+$/, '');
+}
 
 export async function callControl(
   config: Config,
@@ -8,9 +15,13 @@ export async function callControl(
   path: string,
   body?: unknown,
 ): Promise<{ status: number; json: any }> {
-  const base = config.controlUrl ?? `http://127.0.0.1:${config.port}`;
+  const base = controlBase(config);
   const token = readApiToken(config);
-  if (!token) throw new Error('no API token: set WINGMAN_API_TOKEN (or run from the directory where `wingman up` runs)');
+  if (!token) {
+    throw new ControlError(
+      `no API token: set WINGMAN_API_TOKEN, or run from the directory where \`wingman up\` runs (it writes ${config.dataDir}/api-token)`,
+    );
+  }
   let res: Response;
   try {
     res = await fetch(base + path, {
@@ -19,7 +30,8 @@ export async function callControl(
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
-    throw new Error(`control API at ${base} unreachable (${(err as Error).message})`);
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new ControlError(`the control API at ${base} is unreachable (${cause}): is \`wingman up\` running? Point WINGMAN_CONTROL_URL at it`);
   }
   const text = await res.text();
   let json: any;
@@ -27,6 +39,9 @@ export async function callControl(
     json = text ? JSON.parse(text) : {};
   } catch {
     json = { message: text };
+  }
+  if (res.status === 401) {
+    throw new ControlError('the control API refused the API token: set WINGMAN_API_TOKEN to the token `wingman up` uses (in its data dir, file api-token)');
   }
   return { status: res.status, json };
 }

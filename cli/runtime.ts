@@ -9,6 +9,7 @@ import { loadPolicyFile, type PolicyFile } from '../core/policy/policy-file.js';
 import type { Db } from '../core/store/db.js';
 import { lockDataDir, type DataDirLock } from '../core/store/lock-data-dir.js';
 import { openDb } from '../core/store/open-db.js';
+import { prettyDestination, wantsPretty } from './log-format.js';
 
 export interface Runtime {
   config: Config;
@@ -22,7 +23,8 @@ export interface Runtime {
 }
 
 export async function openRuntime(config: Config, name: string): Promise<Runtime> {
-  const log = createLogger({ level: config.logLevel, name });
+  const pretty = wantsPretty(config.logFormat, Boolean(process.stdout.isTTY));
+  const log = createLogger({ level: config.logLevel, name, ...(pretty ? { destination: prettyDestination(process.stdout) } : {}) });
   const policy = loadPolicyFile(config.policyFile); // a bad policy file stops start-up here
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   // Before anything in the data directory is opened: a second process on it exits here, having touched nothing.

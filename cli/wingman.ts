@@ -4,7 +4,10 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, requireFor, type Config } from '../core/config.js';
 import { isWingmanError } from '../core/errors.js';
-import { callControl } from './ops-client.js';
+import { APPROVAL_STATUSES } from '../control/api-values.js';
+import { approvalText, approvalsText } from './approval-text.js';
+import { callControl, ControlError } from './ops-client.js';
+import { wingmanVersion } from './version.js';
 
 const HELP = `usage: wingman <command>
 
@@ -15,7 +18,10 @@ const HELP = `usage: wingman <command>
   run --instruction FILE -- CMD [ARGS...]
                            check the instruction with the sidecar, run CMD if approved (exit 2 if rejected), record it
   migrate                  apply database migrations and exit
-  approvals [--status S]   list approvals (default: pending)
+  approvals [--status S] [--worker W] [--watch]
+                           list approvals with their whole effect (default: pending);
+                           --watch: then show each new held call and decision as it happens
+  show <id>                one approval: its effect, history and the Docker calls made with it
   approve <id> [--note T]  approve a held Docker call
   deny <id> [--note T]     deny a held Docker call
   workers [add <name> [--container C]]
@@ -28,6 +34,9 @@ const HELP = `usage: wingman <command>
   unlock <worker> [--why T]  release a locked-down worker
   validate [--json] [--test-results FILE] [--staged] PATH...
                            validate code offline (exit 0 approve, 1 reject, 2 manual review)
+  --version                print the version
+
+The console (approve, watch workers, read the audit) is at the control API's address, e.g. http://127.0.0.1:5001/.
 `;
 
 function flag(args: string[], name: string): string | undefined {
@@ -51,17 +60,21 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   const { openLockMirror } = await import('../core/lockdown/lock-mirror.js');
   const lockMirror = openLockMirror(config, config.redisPrefix, rt.db, rt.log);
   const closers: Array<() => Promise<void>> = [];
+  let tokenFile: string | undefined;
+  let workerNames: readonly string[] = [];
   if (command === 'up' || command === 'control') {
     const { token, file } = ensureApiToken(config);
     const control = await buildControl({ ...rt, apiToken: token, lockMirror });
     await control.server.listen({ host: config.host, port: config.port });
-    rt.log.info({ port: config.port, tokenFile: file }, 'control API listening');
+    rt.log.info({ port: config.port, tokenFile: file, console: `http://${config.host}:${config.port}/` }, 'control API and console listening');
     closers.push(() => control.close());
+    tokenFile = file;
   }
   if (command === 'up' || command === 'proxy') {
     const proxy = await buildProxy({ ...rt, lockMirror });
     rt.log.info({ socketDir: config.socketDir, workers: proxy.workers() }, 'proxy ready');
     closers.push(() => proxy.close());
+    workerNames = proxy.workers();
     if (command === 'proxy') {
       // A standalone proxy still answers /health and /metrics for Prometheus, on WINGMAN_PORT.
       const http = await import('node:http');
@@ -79,6 +92,19 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
       await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
       closers.push(() => new Promise<void>((r) => server.close(() => r())));
     }
+  }
+  if (command === 'up' && process.stdout.isTTY) {
+    const { upBanner } = await import('./banner.js');
+    process.stdout.write(
+      upBanner({
+        config,
+        tokenFile,
+        workers: workerNames,
+        store: rt.db.kind === 'postgres' ? 'Postgres' : 'embedded Postgres (PGlite)',
+        bus: rt.bus.kind === 'redis' ? 'Redis' : 'in-process',
+        version: wingmanVersion(),
+      }) + '\n',
+    );
   }
   const stop = async (signal: string) => {
     rt.log.info({ signal }, 'shutting down');
@@ -104,15 +130,6 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   }
 }
 
-function printApprovals(list: any[]): void {
-  if (list.length === 0) {
-    console.log('no approvals');
-    return;
-  }
-  for (const a of list) {
-    console.log(`${a.id}  ${a.status.padEnd(9)} ${a.worker.padEnd(12)} ${a.rule.padEnd(18)} ${a.summary}  (expires ${a.expires_at})`);
-  }
-}
 
 /** Engine ids (64 hex) as `docker ps` shows them; names and image references as they are. */
 function shortId(id: string): string {
@@ -148,6 +165,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return command ? 0 : 2;
   }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    console.log(`wingman ${wingmanVersion()}`);
+    return 0;
+  }
   if (command === 'validate') {
     const { runValidateCli } = await import('./validate.js');
     return runValidateCli(args, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() } as never);
@@ -157,8 +178,8 @@ export async function main(argv: string[]): Promise<number> {
     config = loadConfig(process.env);
   } catch (err) {
     if (isWingmanError(err)) {
-      console.error(`wingman: ${err.message}`);
-      return 1;
+      const vars = (err as { details?: { variables?: string[] } }).details?.variables;
+      return fail(`${err.message}${vars?.length ? ` (fix ${[...new Set(vars)].join(', ')} in the environment)` : ''}`);
     }
     throw err;
   }
@@ -188,10 +209,44 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'approvals': {
-      const status = flag(args, '--status') ?? 'pending';
-      const r = await callControl(config, 'GET', `/approvals?status=${encodeURIComponent(status)}`);
+      const watch = args.includes('--watch');
+      const rest = args.filter((a) => a !== '--watch');
+      const status = flag(rest, '--status') ?? 'pending';
+      const worker = flag(rest, '--worker');
+      if (rest.length) return fail(`unknown argument ${rest[0]}: usage: wingman approvals [--status S] [--worker W] [--watch]`);
+      if (!(APPROVAL_STATUSES as readonly string[]).includes(status)) {
+        return fail(`unknown status ${JSON.stringify(status.slice(0, 40))}: --status takes one of ${APPROVAL_STATUSES.join(', ')}`);
+      }
+      if (watch) {
+        if (status !== 'pending' || worker) return fail('--watch follows pending approvals of every worker; drop --status and --worker');
+        const { watchApprovals } = await import('./watch-approvals.js');
+        const ctl = new AbortController();
+        process.once('SIGINT', () => ctl.abort());
+        process.once('SIGTERM', () => ctl.abort());
+        return watchApprovals(config, { out: (s) => process.stdout.write(s), signal: ctl.signal });
+      }
+      const q = new URLSearchParams({ status, ...(worker ? { worker } : {}) });
+      const r = await callControl(config, 'GET', `/approvals?${q}`);
       if (r.status !== 200) return fail(r.json.message);
-      printApprovals(r.json.approvals);
+      console.log(approvalsText(r.json.approvals));
+      return 0;
+    }
+    case 'show': {
+      const id = args[0];
+      if (!id || args.length > 1) return fail('usage: wingman show <approval id> (the ids `wingman approvals` lists)');
+      const r = await callControl(config, 'GET', `/approvals/${encodeURIComponent(id)}`);
+      if (r.status === 404) return fail(`no approval ${id.slice(0, 64)}: \`wingman approvals --status S\` lists the ids`);
+      if (r.status !== 200) return fail(r.json.message);
+      console.log(approvalText(r.json.approval));
+      console.log('\nHistory:');
+      for (const e of r.json.events) {
+        const note = e.detail?.note ? `: ${e.detail.note}` : '';
+        console.log(`  ${String(e.at).slice(0, 19).replace('T', ' ')}  ${e.event}${e.actor ? ` by ${e.actor}` : ''}${note}`);
+      }
+      if (r.json.calls?.length) {
+        console.log('\nDocker calls:');
+        for (const c of r.json.calls) console.log(`  ${String(c.at).slice(0, 19).replace('T', ' ')}  ${c.method} ${c.path}  ${c.decision}${c.status_code ? ` ${c.status_code}` : ''}`);
+      }
       return 0;
     }
     case 'approve':
@@ -262,14 +317,24 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     default:
-      process.stderr.write(`wingman: unknown command ${command}\n\n${HELP}`);
+      process.stderr.write(`wingman: unknown command ${JSON.stringify(command.slice(0, 40))}: \`wingman --help\` lists the commands\n`);
       return 2;
   }
 }
 
 function fail(message: string): number {
-  console.error(`wingman: ${message}`);
+  console.error(`wingman: ${String(message ?? 'failed').replace(/\s*\n\s*/g, ' ')}`);
   return 1;
+}
+
+/** Any failure as one line: what went wrong and, where we know it, what to do. No stack traces. */
+export function errorLine(err: unknown): string {
+  if (err instanceof ControlError || isWingmanError(err)) return `wingman: ${err.message}`;
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'EADDRINUSE') return `wingman: the port is in use (${e.message}): stop the other process or set WINGMAN_PORT`;
+  if (e?.code === 'EACCES') return `wingman: permission denied (${e.message}): check the data and socket directories' owner`;
+  if (e?.code === 'ECONNREFUSED') return `wingman: connection refused (${e.message}): is the store or bus running? Check DATABASE_URL and REDIS_URL`;
+  return `wingman: ${(e?.message ?? String(err)).split('\n')[0]} (WINGMAN_LOG_LEVEL=debug logs more)`;
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
@@ -279,7 +344,7 @@ if (invokedDirectly) {
       if (code >= 0) process.exitCode = code;
     },
     (err) => {
-      console.error(`wingman: ${isWingmanError(err) ? err.message : (err as Error).stack ?? String(err)}`);
+      console.error(errorLine(err));
       process.exit(1);
     },
   );

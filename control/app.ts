@@ -2,9 +2,12 @@
 // tests build this and use inject() or listen on port 0.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
 import Dockerode from 'dockerode';
-import { Approvals, isUuid, type ApprovalStatus } from '../core/approvals/approvals.js';
+import { Approvals, isUuid, type Approval } from '../core/approvals/approvals.js';
 import { redactedOp } from '../core/approvals/operation.js';
+<<<<<<< HEAD
 import { DockerAudit } from '../core/audit/docker-audit.js';
+=======
+>>>>>>> issue-10
 import type { Bus } from '../core/bus/bus.js';
 import { sidecarSocketPath, workerSocketPath, type Config } from '../core/config.js';
 import { describeOperation } from '../core/docker/describe-operation.js';
@@ -15,8 +18,12 @@ import type { Metrics } from '../core/metrics.js';
 import type { PolicyFile } from '../core/policy/policy-file.js';
 import type { Db } from '../core/store/db.js';
 import { Workers } from '../core/workers/workers.js';
-import path from 'node:path';
-import { tokenMatches } from './api-auth.js';
+import { tokenMatches, crossOrigin } from './api-auth.js';
+import { approvalEffect } from './approval-effect.js';
+import { decisionBody, routeSchema, approvalsQuery, type ApprovalsQuery, type DecisionBody } from './api-schema.js';
+import { dockerAuditPage, registerAuditRoutes } from './audit-routes.js';
+import { registerConsoleAssets } from './console-assets.js';
+import { registerEventStream } from './event-stream.js';
 import { ExpirySweeper } from './expiry-sweeper.js';
 import { registerGrants } from './grants-routes.js';
 import { registerLockdownRoutes } from './lockdown-routes.js';
@@ -42,6 +49,8 @@ export interface ControlOptions {
   apiToken: string;
   /** lockdown mirror shared with the proxy under `wingman up`; default: Redis when configured, else in-memory */
   lockMirror?: LockMirror;
+  /** where the built console is (default: dist/console of this package) */
+  consoleDir?: string;
 }
 
 export interface ControlApp {
@@ -55,13 +64,8 @@ export interface ControlApp {
   close(): Promise<void>;
 }
 
-const STATUSES = ['pending', 'approved', 'denied', 'expired', 'consumed', 'cancelled'];
-const decisionBody = {
-  type: 'object',
-  required: ['by'],
-  additionalProperties: false,
-  properties: { by: { type: 'string', minLength: 1, maxLength: 200 }, note: { type: 'string', maxLength: 2000 } },
-} as const;
+/** An approval as the API shows it: with its whole effect in words. */
+const view = (a: Approval) => ({ ...a, effect: approvalEffect(a) });
 
 export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   const { config, db, bus, log, metrics, policy, apiToken } = opts;
@@ -69,8 +73,12 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   const workers = new Workers(db, bus);
   const ownership = new Ownership(db, bus);
   const docker = new Dockerode({ socketPath: config.upstreamSocket });
+<<<<<<< HEAD
   const audit = new DockerAudit(db, path.join(config.dataDir, 'audit-log', 'control'), log);
   const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix, db, log);
+=======
+  const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix);
+>>>>>>> issue-10
   const lockdowns = new Lockdowns(db, bus, docker, mirror, config, log, metrics);
   const sweeper = new ExpirySweeper(approvals, bus, log, (ids) => metrics.approvals.inc({ outcome: 'expired_sweep' }, ids.length));
   sweeper.start();
@@ -101,7 +109,13 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
 
   server.addHook('onRequest', async (req, reply) => {
     const url = req.url.split('?')[0];
-    if (url === '/health' || url === '/metrics' || req.routeOptions.config.auth === 'worker') return;
+    const auth = req.routeOptions.config.auth;
+    if (url === '/health' || url === '/metrics' || auth === 'public') return;
+    // A browser says where a request comes from: a page of another origin changes nothing here, token or not.
+    if (crossOrigin(req.method, req.headers, req.protocol)) {
+      return reply.status(403).send({ message: 'a page from another origin cannot make this call', code: 'WGM_ERR_API_ORIGIN' });
+    }
+    if (auth === 'worker') return;
     if (!tokenMatches(req.headers.authorization, apiToken)) {
       return reply.status(401).send({ message: 'missing or invalid bearer token', code: 'WGM_ERR_API_UNAUTHORIZED' });
     }
@@ -126,37 +140,24 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
-  server.get<{ Querystring: { status?: ApprovalStatus; worker?: string; limit?: number } }>(
-    '/approvals',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            status: { type: 'string', enum: STATUSES },
-            worker: { type: 'string', maxLength: 63 },
-            limit: { type: 'integer', minimum: 1, maximum: 1000 },
-          },
-        },
-      },
-    },
-    async (req) => ({ approvals: await approvals.list(req.query) }),
-  );
+  server.get<{ Querystring: ApprovalsQuery }>('/approvals', { schema: { querystring: routeSchema(approvalsQuery) } }, async (req) => ({
+    approvals: (await approvals.list(req.query)).map(view),
+  }));
 
   server.get<{ Params: { id: string } }>('/approvals/:id', async (req) => {
     const a = isUuid(req.params.id) ? await approvals.get(req.params.id) : undefined;
     if (!a) throw wingmanError('WGM_ERR_APPROVAL_NOT_FOUND', req.params.id.slice(0, 64));
-    return { approval: a, events: await approvals.events(a.id) };
+    const [events, calls] = await Promise.all([approvals.events(a.id), dockerAuditPage(db, { approval: a.id, limit: 20 })]);
+    return { approval: view(a), events, calls: calls.audit };
   });
 
   for (const decision of ['approve', 'deny'] as const) {
-    server.post<{ Params: { id: string }; Body: { by: string; note?: string } }>(
+    server.post<{ Params: { id: string }; Body: DecisionBody }>(
       `/approvals/:id/${decision}`,
-      { schema: { body: decisionBody } },
+      { schema: { body: routeSchema(decisionBody) } },
       async (req) => {
         const a = await approvals.decide(req.params.id, decision, `api:${req.body.by}`, req.body.note, { via: 'api' });
-        return { approval: a };
+        return { approval: view(a) };
       },
     );
   }
@@ -211,7 +212,21 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
     },
   );
 
-  server.get('/workers', async () => ({ workers: await workers.list() }));
+  // Each worker with what ops look at first: lock state, last heartbeat, pending calls, objects, its socket.
+  server.get('/workers', async () => {
+    const { rows } = await db.query<Record<string, unknown> & { name: string }>(
+      `SELECT w.name, w.created_at, w.locked, w.locked_reason, w.locked_at, w.locked_by, w.container, w.last_heartbeat_at,
+              (SELECT count(*)::int FROM approvals a WHERE a.worker = w.name AND a.status = 'pending') AS pending_approvals,
+              (SELECT count(*)::int FROM owned_objects o WHERE o.worker = w.name) AS objects
+         FROM workers w ORDER BY w.name`,
+    );
+    const known = new Set(rows.map((r) => r.name));
+    const configured = config.workers
+      .filter((n) => !known.has(n))
+      .map((name) => ({ name, created_at: null, locked: false, locked_reason: null, locked_at: null, locked_by: null, container: null, last_heartbeat_at: null, pending_approvals: 0, objects: 0 }));
+    const all = [...rows, ...configured].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { workers: all.map((w) => ({ ...w, socket: workerSocketPath(config.socketDir, w.name) })) };
+  });
 
   server.post<{ Body: { name: string; container?: string } }>(
     '/workers',
@@ -240,25 +255,11 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
     },
   );
 
-  server.get<{ Querystring: { worker?: string; limit?: number; since?: string } }>(
-    '/audit/docker',
-    {
-      schema: {
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            worker: { type: 'string', maxLength: 63 },
-            limit: { type: 'integer', minimum: 1, maximum: 1000 },
-            since: { type: 'string', format: 'date-time' },
-          },
-        },
-      },
-    },
-    async (req) => ({ audit: await audit.query(req.query) }),
-  );
+  registerAuditRoutes(server, { db });
+  registerEventStream(server, { bus });
+  registerConsoleAssets(server, opts.consoleDir ? { dir: opts.consoleDir } : {});
 
-  registerLockdownRoutes(server, { lockdowns, workers });
+  registerLockdownRoutes(server, { lockdowns, workers, configured: config.workers });
   // Ops adopt existing engine objects for a worker and list what it owns (the store is the truth: core/ownership/).
   registerOwnershipRoutes(server, { docker, workers, ownership, configured: config.workers });
   registerValidationRoute(server, {
@@ -295,7 +296,6 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
       await telegram?.close();
       sweeper.stop();
       await server.close();
-      await audit.stop();
     },
   };
 }

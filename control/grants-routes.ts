@@ -39,8 +39,9 @@ const SAFETY_REREAD_MS = 2000;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** 'worker': authenticated by a worker token (this file), not the ops bearer token (app.ts) */
-    auth?: 'worker';
+    /** 'worker': authenticated by a worker token (this file), not the ops bearer token (app.ts);
+     * 'public': no token (the console's static files, control/console-assets.ts) */
+    auth?: 'worker' | 'public';
   }
 }
 

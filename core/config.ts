@@ -87,6 +87,8 @@ const schema = z.object({
   WINGMAN_GRANT_TTL_S: z.coerce.number().int().min(1).max(3600).default(120),
   WINGMAN_TWO_PERSON_WORKERS: csv(z.string().regex(WORKER_NAME, 'invalid worker name')),
   WINGMAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // auto: readable lines on a terminal, JSON (one object a line) for anything else
+  WINGMAN_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   TELEGRAM_BOT_TOKEN: optional,
   TELEGRAM_CHAT_ID: optional.refine((s) => s === undefined || /^-?\d+$|^@\w+$/.test(s), {
     message: 'expected a numeric chat id or @channel',
@@ -144,6 +146,7 @@ export interface Config {
   readonly grantTtlS: number;
   readonly twoPersonWorkers: readonly string[];
   readonly logLevel: Raw['WINGMAN_LOG_LEVEL'];
+  readonly logFormat: Raw['WINGMAN_LOG_FORMAT'];
   readonly telegram: {
     readonly token: string | undefined;
     readonly chatId: string | undefined;
@@ -210,6 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     grantTtlS: r.WINGMAN_GRANT_TTL_S,
     twoPersonWorkers: Object.freeze([...r.WINGMAN_TWO_PERSON_WORKERS]),
     logLevel: r.WINGMAN_LOG_LEVEL,
+    logFormat: r.WINGMAN_LOG_FORMAT,
     telegram: Object.freeze({
       token: r.TELEGRAM_BOT_TOKEN,
       chatId: r.TELEGRAM_CHAT_ID,

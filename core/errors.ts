@@ -34,6 +34,7 @@ export const ERRORS = {
   WGM_ERR_API_BAD_REQUEST: { status: 400, message: 'bad request' },
   WGM_ERR_API_NOT_FOUND: { status: 404, message: 'not found' },
   WGM_ERR_API_CONFLICT: { status: 409, message: 'conflict' },
+  WGM_ERR_API_ORIGIN: { status: 403, message: 'request from another origin' },
   WGM_ERR_WORKER_INVALID: { status: 400, message: 'invalid worker name' },
   WGM_ERR_WORKER_LOCKED: { status: 423, message: 'worker is locked down' },
   WGM_ERR_GATE_INVALID: { status: 400, message: 'invalid instruction' },

@@ -11,7 +11,7 @@ if (!fs.existsSync('node_modules/.package-lock.json') && !fs.existsSync('node_mo
   execSync('npm ci --no-fund --no-audit', { stdio: 'inherit' });
 }
 console.log('wingman: building…');
-execSync('npx tsc -p tsconfig.json', { stdio: 'inherit' });
+execSync(`${JSON.stringify(process.execPath)} scripts/build.mjs`, { stdio: 'inherit' });
 const child = spawn(process.execPath, ['bin/wingman.js', 'up', ...process.argv.slice(2)], { stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 0)));

@@ -132,6 +132,8 @@ async function ensureDockerPackages() {
   if (!(await packageInstalled('dash'))) missing.push('dash');
   // A real compose client nobody here wrote (docker-compose 1.29, python + docker-py) for test/proxy/compose.test.ts.
   if (!(await packageInstalled('docker-compose'))) missing.push('docker-compose');
+  // Debian's Chromium for the console's browser tests (test/console/, driven by playwright-core).
+  if (!(await packageInstalled('chromium')) || !existsSync('/usr/bin/chromium')) missing.push('chromium');
   if (!missing.length) return 'present';
   say(`installing ${missing.join(' ')} (apt-get)`);
   // Keep the package scripts from starting the machine's own docker service: only our private engine runs.

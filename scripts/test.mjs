@@ -45,8 +45,8 @@ async function ensureDependencies() {
 }
 
 async function build() {
-  // Tests that drive the real `wingman` CLI run the compiled bin/wingman.js.
-  const r = await run(path.join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json']);
+  // Tests that drive the real `wingman` CLI run the compiled bin/wingman.js; browser tests load the built console.
+  const r = await run(process.execPath, [path.join(root, 'scripts/build.mjs')]);
   if (r.code !== 0) throw new Error(`build failed (${r.code})`);
 }
 

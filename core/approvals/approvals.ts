@@ -191,6 +191,7 @@ export class Approvals {
       });
       return { decided: updated };
     });
+<<<<<<< HEAD
     if ('gone' in result) {
       // Nothing is waiting to run it: approving would spend a decision on a call that can never happen.
       await this.cancel(id, 'the waiting call is gone (its proxy stopped)');
@@ -198,6 +199,10 @@ export class Approvals {
     }
     if (result.decided.status !== 'pending') await this.publish('approval.decided', result.decided);
     return result.decided;
+=======
+    await this.publish(result.status === 'pending' ? 'approval.updated' : 'approval.decided', result);
+    return result;
+>>>>>>> issue-10
   }
 
   /**
@@ -318,7 +323,7 @@ export class Approvals {
     return rows[0]?.next ?? undefined;
   }
 
-  private async publish(topic: 'approval.requested' | 'approval.decided', a: Approval): Promise<void> {
+  private async publish(topic: 'approval.requested' | 'approval.decided' | 'approval.updated', a: Approval): Promise<void> {
     // The bus only wakes consumers up; a lost publish is caught by their re-reads and the sweeper.
     await this.bus.publish(topic, { id: a.id, worker: a.worker, status: a.status }).catch(() => undefined);
   }

@@ -7,6 +7,8 @@ export const TOPICS = [
   'claim.verified',
   'approval.requested',
   'approval.decided',
+  // a two-person approval got its first approver (still pending): only screens care
+  'approval.updated',
   'docker.executed',
   'worker.locked',
   'worker.unlocked',
