@@ -4,10 +4,6 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import Dockerode from 'dockerode';
 import { Approvals, isUuid, type Approval } from '../core/approvals/approvals.js';
 import { redactedOp } from '../core/approvals/operation.js';
-<<<<<<< HEAD
-import { DockerAudit } from '../core/audit/docker-audit.js';
-=======
->>>>>>> issue-10
 import type { Bus } from '../core/bus/bus.js';
 import { sidecarSocketPath, workerSocketPath, type Config } from '../core/config.js';
 import { describeOperation } from '../core/docker/describe-operation.js';
@@ -73,12 +69,7 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   const workers = new Workers(db, bus);
   const ownership = new Ownership(db, bus);
   const docker = new Dockerode({ socketPath: config.upstreamSocket });
-<<<<<<< HEAD
-  const audit = new DockerAudit(db, path.join(config.dataDir, 'audit-log', 'control'), log);
   const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix, db, log);
-=======
-  const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix);
->>>>>>> issue-10
   const lockdowns = new Lockdowns(db, bus, docker, mirror, config, log, metrics);
   const sweeper = new ExpirySweeper(approvals, bus, log, (ids) => metrics.approvals.inc({ outcome: 'expired_sweep' }, ids.length));
   sweeper.start();

@@ -191,18 +191,13 @@ export class Approvals {
       });
       return { decided: updated };
     });
-<<<<<<< HEAD
     if ('gone' in result) {
       // Nothing is waiting to run it: approving would spend a decision on a call that can never happen.
       await this.cancel(id, 'the waiting call is gone (its proxy stopped)');
       throw wingmanError('WGM_ERR_APPROVAL_NOT_PENDING', `approval ${id} was cancelled: the call waiting on it is gone`, { status: 'cancelled' });
     }
-    if (result.decided.status !== 'pending') await this.publish('approval.decided', result.decided);
+    await this.publish(result.decided.status === 'pending' ? 'approval.updated' : 'approval.decided', result.decided);
     return result.decided;
-=======
-    await this.publish(result.status === 'pending' ? 'approval.updated' : 'approval.decided', result);
-    return result;
->>>>>>> issue-10
   }
 
   /**
