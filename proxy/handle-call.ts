@@ -333,7 +333,8 @@ export async function handleCall(
         ctx.bytesIn = spooled.bytes;
       }
       const rawBody = spooled ? { sha256: spooled.sha256, bytes: spooled.bytes } : undefined;
-      const spent = await holdForApproval(deps, worker, req, gone, target, decision, body, rawBody, checkedParams);
+      // The audit row names the approval even when the call ends refused (denied, expired, the caller left).
+      const spent = await holdForApproval(deps, worker, req, gone, target, decision, body, rawBody, checkedParams, (id) => (ctx.approvalId = id));
       ctx.approvalId = spent.approvalId;
       ctx.approvedBy = spent.approvedBy;
       forwardPath = spent.path;
@@ -521,6 +522,7 @@ async function holdForApproval(
   body: JVal | undefined,
   rawBody?: { sha256: string; bytes: number },
   checkedParams?: Record<string, string>,
+  onHeld: (approvalId: string) => void = () => undefined,
 ): Promise<{ approvalId: string; approvedBy: string; path: string }> {
   const described = await describeResolved(deps.docker, worker, (req.method ?? '').toUpperCase(), target, decision, body, {
     headers: operativeHeaders(req),
@@ -542,6 +544,7 @@ async function holdForApproval(
     } catch {
       throw storeDown(decision.summary);
     }
+    if (check.approval) onHeld(check.approval.id);
     if (!check.ok) {
       const why: Record<string, string> = {
         WGM_ERR_APPROVAL_NOT_FOUND: 'approval token not recognised',
@@ -579,6 +582,7 @@ async function holdForApproval(
       throw storeDown(decision.summary);
     }
     deps.log.info({ worker, approval: approval.id, rule: decision.rule.id }, 'call held for approval');
+    onHeld(approval.id);
     deps.metrics.approvalsPending.inc();
     deps.waiter.hold(approval.id);
     let spent: Approval | undefined;

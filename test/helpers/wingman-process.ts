@@ -1,14 +1,13 @@
 // The real `wingman up` as a child process (bin/wingman.js), for what only a process can show: being killed, and
 // being started twice. It uses the test's own database and a prefixed Redis; close() stops it and removes its files.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { testEnv } from './env.js';
-import { ROOT } from './wingman.js';
+import { freePort, startUp } from './wingman-up.js';
 
 export interface WingmanProcess {
   child: ChildProcess;
@@ -19,23 +18,12 @@ export interface WingmanProcess {
   socketPath(worker: string): string;
   /** everything it printed */
   output(): string;
-  /** resolves with the exit code (or the signal's name) */
-  exited: Promise<number | string>;
-  kill(signal?: NodeJS.Signals): Promise<number | string>;
+  /** resolves with the exit code (128 + signal number when killed) */
+  exited: Promise<number>;
+  kill(signal?: NodeJS.Signals): Promise<number>;
   /** start another process on the same directories, database and Redis prefix */
   restart(): Promise<WingmanProcess>;
   close(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function ping(socketPath: string): Promise<boolean> {
@@ -55,7 +43,6 @@ export async function spawnWingman(opts: { databaseUrl: string; env?: Record<str
   const prefix = opts.prefix ?? `wgmtest-${randomBytes(4).toString('hex')}`;
   const port = await freePort();
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
     DATABASE_URL: opts.databaseUrl,
     REDIS_URL: testEnv().redisUrl,
     WINGMAN_REDIS_PREFIX: prefix,
@@ -67,22 +54,18 @@ export async function spawnWingman(opts: { databaseUrl: string; env?: Record<str
     WINGMAN_API_TOKEN: apiToken,
     WINGMAN_HOST: '127.0.0.1',
     WINGMAN_PORT: String(port),
-    WINGMAN_LOG_LEVEL: 'info',
     ...opts.env,
   };
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/wingman.js'), 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const up = await startUp(env);
+  const { child, exited } = up;
   const socketPath = (w: string) => path.join(dir, 's', w, 'docker.sock');
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`wingman up exited early:\n${out}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`wingman up exited early:\n${up.output()}`);
     if (await ping(socketPath('w1'))) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`wingman up not ready after 60 s:\n${out}`);
+      throw new Error(`wingman up not ready after 60 s:\n${up.output()}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -93,7 +76,7 @@ export async function spawnWingman(opts: { databaseUrl: string; env?: Record<str
     apiToken,
     env,
     socketPath,
-    output: () => out,
+    output: up.output,
     exited,
     async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -93,7 +93,7 @@ t.test('a proxy killed while holding calls: its approvals cannot be approved and
     const list = (await approvals.list({ worker: 'w1', status: 'pending' })).filter((a) => a.rule === 'ContainerKill');
     return list.length === 2 ? list : undefined;
   }, 20_000);
-  t.equal(await first.kill('SIGKILL'), 'SIGKILL');
+  t.equal(await first.kill('SIGKILL'), 137);
   for (const s of holds) s.destroy();
 
   // Its waiter says nothing any more: an approver cannot approve a call that can no longer run.
