@@ -50,10 +50,11 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
     fs.rmSync(root, { recursive: true, force: true });
   });
 
+  t.equal((await box.sh('echo old > /work/old.txt')).code, 0);
   const check = await a.post('/check', { instruction: instructionMarkdown() });
   t.equal(check.json.approved, true, 'task approved');
   await new Promise((r) => setTimeout(r, 30));
-  const w = await box.sh('echo made > /work/a.txt');
+  const w = await box.sh('echo made > /work/a.txt && rm /work/old.txt');
   t.equal(w.code, 0);
 
   const KINDS: [Record<string, unknown>, string][] = [
@@ -61,7 +62,7 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
     [{ type: 'file_created', path: '/etc/passwd' }, 'FALSE'],
     [{ type: 'process_running', name: 'sleep' }, 'TRUE'],
     [{ text: 'Refactored the module and polished things' }, 'UNVERIFIABLE'],
-    [{ type: 'file_deleted', path: '/work/never-existed' }, 'TRUE'],
+    [{ type: 'file_deleted', path: '/work/old.txt' }, 'TRUE'],
   ];
   const expected = new Map<string, string>();
   const failures: string[] = [];
