@@ -43,7 +43,7 @@ export interface ScanHooks {
   /** keep the content of these files (up to hashMaxBytes) and hand it over */
   wantContent?(abs: string): boolean;
   onContent?(abs: string, content: Buffer): void;
-  /** mark entries read after this moment whose mtime is not before `since` (seconds) */
+  /** once /check has answered: the task start (s); entries read from then on with a later mtime are marked */
   lateSince?(): number | undefined;
 }
 
@@ -96,7 +96,9 @@ export function scanTree(stream: Readable, root: string, bounds: ScanBounds, hoo
       const e: TreeEntry = { t: type, s: type === 'f' ? size : 0, m: Math.floor((header.mtime?.getTime() ?? 0) / 1000) };
       if (type === 'l' && header.linkname) e.l = header.linkname;
       const since = hooks.lateSince?.();
-      if (since !== undefined && e.m >= since) e.u = 1;
+      // Whole seconds: a file written in the start's own second is taken as the start's (a worker acting before
+      // /check answers races any baseline, late or not).
+      if (since !== undefined && e.m > since) e.u = 1;
       const hash = type === 'f' && size <= bounds.hashMaxBytes ? createHash('sha256') : undefined;
       const keep = hash && hooks.wantContent?.(abs) ? ([] as Buffer[]) : undefined;
       body.on('data', (data: unknown) => {

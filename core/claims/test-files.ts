@@ -34,7 +34,7 @@ const SKIP_MARKERS = [
   /\bt\.Skip(?:Now|f)?\s*\(/g, // go
   /\{\s*skip\s*:\s*(?!false\b)/g, // node:test / tap options objects
   /#\s*SKIP\b/g, // TAP directive
-  /\bskip\b\s*(?:\(|["'])/g, // bats `skip "reason"`, generic skip(
+  /^\s*skip\b/gm, // bats `skip "reason"`
 ];
 const ONLY_MARKERS = [
   /\b(?:it|test|describe|context|suite|specify|t)\.only\s*\(/g,
