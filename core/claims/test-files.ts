@@ -32,14 +32,14 @@ const SKIP_MARKERS = [
   /\b(?:xit|xtest|xdescribe|xcontext|xspecify)\s*\(/g, // jasmine/mocha x-variants
   /@pytest\.mark\.(?:skip|skipif|xfail)\b|\bpytest\.skip\s*\(|@unittest\.skip/g, // pytest, unittest
   /\bt\.Skip(?:Now|f)?\s*\(/g, // go
-  /\{\s*skip\s*:\s*(?!false\b)/g, // node:test / tap options objects
+  /\{\s*skip\s*:(?!\s*false\b)/g, // node:test / tap options objects
   /#\s*SKIP\b/g, // TAP directive
   /^\s*skip\b/gm, // bats `skip "reason"`
 ];
 const ONLY_MARKERS = [
   /\b(?:it|test|describe|context|suite|specify|t)\.only\s*\(/g,
   /\b(?:fit|fdescribe|fcontext)\s*\(/g, // jasmine focus
-  /\{\s*only\s*:\s*(?!false\b)/g,
+  /\{\s*only\s*:(?!\s*false\b)/g,
 ];
 
 const count = (text: string, res: RegExp[]) => res.reduce((n, re) => n + (text.match(re)?.length ?? 0), 0);
