@@ -157,22 +157,24 @@ export class BaselineRecorder {
     const roots = workingRoots(info, task, named);
     const problems: string[] = [];
 
-    // The change list first: it is one answer and covers the container's whole layer.
+    // The change list (one answer, the container's whole layer) is read while the working paths are.
     let changes: Record<string, ChangeLetter> | null = null;
     let changesStatus: BaselineStatus = 'complete';
-    try {
-      const list = await container.changes();
-      if (list.size > b.maxChanges) {
-        changesStatus = 'partial';
-        problems.push(`the change list has ${list.size} entries, more than ${b.maxChanges}: not kept`);
-      } else {
-        changes = {};
-        for (const [p, k] of list) changes[p] = CHANGE_LETTER[k];
-      }
-    } catch (err) {
-      changesStatus = 'failed';
-      problems.push(`the change list could not be read: ${(err as Error).message.slice(0, 200)}`);
-    }
+    const changesRead = container.changes().then(
+      (list) => {
+        if (list.size > b.maxChanges) {
+          changesStatus = 'partial';
+          problems.push(`the change list has ${list.size} entries, more than ${b.maxChanges}: not kept`);
+        } else {
+          changes = {};
+          for (const [p, k] of list) changes[p] = CHANGE_LETTER[k];
+        }
+      },
+      (err: Error) => {
+        changesStatus = 'failed';
+        problems.push(`the change list could not be read: ${err.message.slice(0, 200)}`);
+      },
+    );
 
     const files: Record<string, TreeEntry> = {};
     const contents = new Map<string, Buffer>();
@@ -224,6 +226,8 @@ export class BaselineRecorder {
         problems.push(`${root} could not be read: ${(err as Error).message.slice(0, 200)}`);
       }
     }
+
+    await changesRead;
 
     // The test files: those TEST_PROCESS names (present or not) and those a runner picks up by name.
     const tests: Record<string, TestFileRecord> = {};
@@ -290,18 +294,29 @@ export class BaselineRecorder {
     }
   }
 
+  /**
+   * Test files that changed since the scan, by stat (size and mtime: a HEAD, where a content read costs a process
+   * start in the engine). This guards the count of the first run against edits made while it ran.
+   */
   private async changedTests(tests: Record<string, TestFileRecord>): Promise<string[]> {
     const out: string[] = [];
-    for (const [p, rec] of Object.entries(tests).slice(0, 64)) {
-      const now = await this.opts.container.readFile(p, 0).catch(() => undefined);
-      if (rec.present !== (now !== undefined) || (rec.h && now && now.sha256 !== rec.h)) out.push(p);
-    }
+    const entries = Object.entries(tests).slice(0, 64);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(8, entries.length) }, async () => {
+        while (next < entries.length) {
+          const [p, rec] = entries[next++]!;
+          const now = await this.opts.container.stat(p).catch(() => undefined);
+          if (rec.present !== (now !== undefined) || (now && (now.size !== rec.s || Math.floor(now.mtime.getTime() / 1000) !== rec.m))) out.push(p);
+        }
+      }),
+    );
     return out;
   }
 }
 
 function testRecord(e: TreeEntry, content: Buffer | undefined): TestFileRecord {
-  const rec: TestFileRecord = { present: true, s: e.s };
+  const rec: TestFileRecord = { present: true, s: e.s, m: e.m };
   if (e.h) rec.h = e.h;
   if (e.u) rec.u = 1;
   if (content) Object.assign(rec, testFiles.markers(content.toString('utf8')));

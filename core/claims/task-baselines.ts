@@ -20,6 +20,8 @@ export interface TestFileRecord {
   present: boolean;
   h?: string;
   s?: number;
+  /** mtime, whole seconds */
+  m?: number;
   skip?: number;
   only?: number;
   /** read after /check answered and already changed since the task started */

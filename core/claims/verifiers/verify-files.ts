@@ -90,10 +90,12 @@ export const verifyFileCreated: Verifier = async (params, ctx) => {
   if (s0.present) {
     let how: string;
     if ('entry' in s0) {
-      const now = found.stat.isDir || s0.entry.t !== 'f' ? undefined : await ctx.container.readFile(found.real, 0);
+      // The content is read only to say which (a read costs the engine a process start): same size, maybe touched.
+      const file = !found.stat.isDir && s0.entry.t === 'f';
+      const now = file && found.stat.size === s0.entry.s ? await ctx.container.readFile(found.real, 0) : undefined;
       const same = now && s0.entry.h && now.sha256 === s0.entry.h;
       how = `the baseline holds it (${s0.entry.t === 'd' ? 'a directory' : `${s0.entry.s} bytes, sha256 ${short(s0.entry.h)}`})${
-        same ? '; its content is unchanged, only touched since' : now ? '; it was changed since, not created' : ''
+        same ? '; its content is unchanged, only touched since' : file && (now || found.stat.size !== s0.entry.s) ? '; it was changed since, not created' : ''
       }`;
     } else {
       how = s0.via === 'image' ? "it comes with the container's image" : "it was already in the container's change list at the start";
@@ -134,6 +136,10 @@ export const verifyFileModified: Verifier = async (params, ctx) => {
   if (!s0.present) return verdict('TRUE', verifier, `${abs} did not exist when the task started: it was created during the task`, ev);
   if ('entry' in s0 && s0.entry.t === 'f' && !found.stat.isDir) {
     const e = s0.entry;
+    // A size that differs settles it from the stat alone (reading content costs the engine a process start).
+    if (found.stat.size !== e.s && !found.stat.linkTarget) {
+      return verdict('TRUE', verifier, `${abs} changed since the task started: ${e.s} → ${found.stat.size} bytes`, ev);
+    }
     const now = await ctx.container.readFile(real, 0);
     if (!now) return verdict('TRUE', verifier, `${abs} was a regular file when the task started and is not one now`, ev);
     ev.sha256 = now.sha256;
