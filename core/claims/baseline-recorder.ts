@@ -162,12 +162,19 @@ export class BaselineRecorder {
     let changesStatus: BaselineStatus = 'complete';
     const changesRead = container.changes().then(
       (list) => {
-        if (list.size > b.maxChanges) {
+        // Paths in the working paths are in the file list already; the change list is for everything else.
+        const kept: Record<string, ChangeLetter> = {};
+        let n = 0;
+        for (const [p, k] of list) {
+          if (roots.some((r) => p === r || p.startsWith(r + '/'))) continue;
+          kept[p] = CHANGE_LETTER[k];
+          n++;
+        }
+        if (n > b.maxChanges) {
           changesStatus = 'partial';
-          problems.push(`the change list has ${list.size} entries, more than ${b.maxChanges}: not kept`);
+          problems.push(`the change list has ${n} entries outside the working paths, more than ${b.maxChanges}: not kept`);
         } else {
-          changes = {};
-          for (const [p, k] of list) changes[p] = CHANGE_LETTER[k];
+          changes = kept;
         }
       },
       (err: Error) => {
