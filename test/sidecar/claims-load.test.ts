@@ -32,7 +32,9 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
   const prefix = `wgmtest-${randomBytes(4).toString('hex')}`;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wgmtest-load-'));
   // Only the sidecars' store is cut; their proxy identity keeps its own connection.
-  const common = { databaseUrl: relay.url, proxyDatabaseUrl: database.url, container: box.name, busPrefix: prefix, auditor: { sweepMs: 300, leaseMs: 3_000, concurrency: 8 } };
+  // /check waits for the whole task-start baseline (on a busy machine it may outlast the default budget, and what it
+  // reads after /check answered that changed since would be UNVERIFIABLE, not the verdict this test expects).
+  const common = { databaseUrl: relay.url, proxyDatabaseUrl: database.url, container: box.name, busPrefix: prefix, auditor: { sweepMs: 300, leaseMs: 3_000, concurrency: 8 }, baseline: { budgetMs: 60_000 } };
   let a: SidecarEnv = await startSidecarEnv({ ...common, dir: path.join(root, 'a') });
   const b: SidecarEnv = await startSidecarEnv({ ...common, dir: path.join(root, 'b') });
   const verifiedEvents: BusEvent[] = [];

@@ -16,7 +16,8 @@ type V = 'TRUE' | 'FALSE' | 'UNVERIFIABLE';
 const tdb = await migratedTestDb();
 const box = await startWorkerBox();
 const other = await startWorkerBox('other');
-const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, bus: 'memory', testTimeoutMs: 3_000 });
+// /check waits for the whole task-start baseline: the worker writes right after it answers.
+const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, bus: 'memory', testTimeoutMs: 3_000, baseline: { budgetMs: 60_000 } });
 const children: ChildProcess[] = [];
 const servers: net.Server[] = [];
 t.teardown(async () => {
