@@ -1,4 +1,4 @@
-// Task baselines (append-only, migrations/009): what the worker's container held when an instruction was approved.
+// Task baselines (append-only, migrations/011): what the worker's container held when an instruction was approved.
 // Written once per approved instruction by the sidecar's BaselineRecorder; read by the verifiers one path at a time
 // (the file list can hold tens of thousands of entries: only the keys asked for leave the store).
 import type { Db } from '../store/db.js';

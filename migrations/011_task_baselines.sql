@@ -1,4 +1,4 @@
--- 009 task baselines: what the worker's container looked like when an instruction was approved (issue 14), so claims
+-- 011 task baselines: what the worker's container looked like when an instruction was approved (issue 14), so claims
 -- are compared with the start of the task rather than with mtimes a worker can set. Append-only: one row per
 -- approved instruction, written once the capture ends (complete, partial or failed). An approved instruction with no
 -- row has no baseline (the capture was still running, or the sidecar stopped): its claims say so (UNVERIFIABLE).
