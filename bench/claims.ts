@@ -5,30 +5,87 @@
 //     directly (the ratio is what the identity costs);
 //  2. under load: claims of every type logged through /log_claim by several clients and verified by the background
 //     auditor: logging rate, time until all are verified, and per type the verification p50/p99 and log→verdict p50.
-// Run: npm run bench -- claims [claims per type] [concurrency]
+//  0. the cost of /check with 100 and 10,000 files in the worker's working paths (p50/p99 of the HTTP answer, and
+//     of the task-start baseline's capture where the code takes one: status, files, how long it took).
+// Run: npm run bench -- claims [claims per type] [concurrency] [check repetitions]
 import { performance } from 'node:perf_hooks';
 import { migratedTestDb } from '../test/helpers/db.js';
 import { instructionMarkdown, startSidecarEnv, startWorkerBox } from '../test/sidecar/sidecar-env.js';
 
 const PER_TYPE = Number(process.argv[2] ?? 100);
 const C = Number(process.argv[3] ?? 8);
+const CHECK_REPS = Number(process.argv[4] ?? 20);
 
 const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
 
+/** /check with `files` files under /work: p50/p99 of the answer, and of the baseline capture when there is one. */
+async function checkCost(tdb: { url: string; db: { query(q: string, p?: unknown[]): Promise<{ rows: any[] }> } }, files: number) {
+  const box = await startWorkerBox('bench-check');
+  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, auditor: { enabled: false } });
+  try {
+    // 100 files per directory, a few hundred bytes each, plus a test script TEST_PROCESS names.
+    const made = await box.sh(
+      `i=0; while [ $i -lt ${files} ]; do d=$((i/100)); [ $((i%100)) -eq 0 ] && mkdir -p /work/src/d$d; ` +
+        `echo "file $i of the bench's working tree, padded to look like a small source file ........................................" > /work/src/d$d/f$i.txt; i=$((i+1)); done; ` +
+        `printf 'echo "# pass 12"\\necho "# fail 0"\\n' > /work/test.sh; find /work -type f | wc -l`,
+    );
+    if (made.code !== 0) throw new Error(`bench files: ${made.stderr}`);
+    const hasBaselines = (await tdb.db.query(`SELECT to_regclass('task_baselines') IS NOT NULL AS ok`)).rows[0].ok as boolean;
+    const http: number[] = [];
+    const capture: number[] = [];
+    const statuses = new Map<string, number>();
+    let answeredFirst = 0;
+    let baselineFiles = 0;
+    for (let i = 0; i < CHECK_REPS; i++) {
+      const s0 = performance.now();
+      const r = await sc.post('/check', { instruction: instructionMarkdown() });
+      http.push(performance.now() - s0);
+      if (!r.json.approved) throw new Error(`bench instruction not approved: ${JSON.stringify(r.json)}`);
+      if (r.json.baseline?.status === 'capturing') answeredFirst++;
+      if (!hasBaselines) continue;
+      // Wait for the capture to be stored before the next /check, so captures never overlap.
+      for (let k = 0; ; k++) {
+        const row = (await tdb.db.query(`SELECT status, duration_ms, file_count FROM task_baselines WHERE instruction_id = $1`, [r.json.instruction_id])).rows[0];
+        if (row) {
+          capture.push(Number(row.duration_ms));
+          statuses.set(row.status, (statuses.get(row.status) ?? 0) + 1);
+          baselineFiles = row.file_count;
+          break;
+        }
+        if (k > 1200) throw new Error('baseline not stored within 120 s');
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    http.sort((a, b) => a - b);
+    capture.sort((a, b) => a - b);
+    const line = `${String(files).padStart(6)} files (${made.stdout.trim()} in /work)  /check HTTP p50 ${fmt(q(http, 0.5))} ms  p99 ${fmt(q(http, 0.99))} ms  (n=${http.length})`;
+    console.log(
+      capture.length
+        ? `${line}\n${' '.repeat(6)}        baseline capture p50 ${fmt(q(capture, 0.5))} ms  p99 ${fmt(q(capture, 0.99))} ms; ${baselineFiles} files recorded; status ${[...statuses].map(([k, v]) => `${k}×${v}`).join(', ')}; /check answered before the capture finished ${answeredFirst}×`
+        : `${line}\n${' '.repeat(6)}        no baseline is taken by this code`,
+    );
+  } finally {
+    await sc.close();
+    await box.remove();
+  }
+}
+
 async function main() {
   const tdb = await migratedTestDb();
+  console.log(`/check with files in the working paths (${CHECK_REPS} approved instructions each, through the proxy identity):`);
+  for (const n of [100, 10_000]) await checkCost(tdb, n);
   const box = await startWorkerBox('bench');
   const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, auditor: { concurrency: C, sweepMs: 200 } });
   const direct = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, docker: 'engine', auditor: { enabled: false } });
   try {
-    await box.sh('mkdir -p /work/out && echo before > /work/before.txt');
+    await box.sh('mkdir -p /work/out && echo before > /work/before.txt && echo bye > /work/gone');
     await new Promise((r) => setTimeout(r, 30));
     const check = await sc.post('/check', { instruction: instructionMarkdown() });
     if (!check.json.approved) throw new Error('bench instruction not approved');
     const id = check.json.instruction_id as string;
     await box.sh(
-      'echo "hello world" > /work/out/app.txt && echo more >> /work/before.txt && (nc -l -p 7000 >/dev/null 2>&1 &) && ' +
+      'echo "hello world" > /work/out/app.txt && echo more >> /work/before.txt && rm /work/gone && (nc -l -p 7000 >/dev/null 2>&1 &) && ' +
         `printf 'echo "# pass 12"\\necho "# fail 0"\\n' > /work/test.sh`,
     );
     await sc.post('/executed', { argv: ['make', 'build'], exit_code: 0, duration_ms: 5, instruction_id: id });

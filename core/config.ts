@@ -73,6 +73,9 @@ const schema = z.object({
   WINGMAN_SIDECAR_GID: optional.refine((s) => s === undefined || /^\d{1,10}$/.test(s), { message: 'expected a numeric group id' }),
   WINGMAN_SIDECAR_ALLOW_ROOT: z.enum(['true', 'false', '1', '0', '']).default('false'),
   WINGMAN_SIDECAR_URL: url(['http:', 'https:']).default('http://127.0.0.1:8787'),
+  WINGMAN_BASELINE_BUDGET_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
+  WINGMAN_BASELINE_TIMEOUT_S: z.coerce.number().int().min(1).max(3600).default(60),
+  WINGMAN_BASELINE_MAX_FILES: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
   WINGMAN_CONTROL_URL: url(['http:', 'https:']),
   WINGMAN_LOCKDOWN_ACTION: z.enum(['pause', 'stop', 'none']).default('pause'),
   WINGMAN_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (up to 64)').default('wingman'),
@@ -133,6 +136,8 @@ export interface Config {
   /** (sidecar) run as root anyway: single-user development only */
   readonly sidecarAllowRoot: boolean;
   readonly sidecarUrl: string;
+  /** (sidecar) the task-start baseline: how long /check waits for it, how long it may take, how many files it reads */
+  readonly baseline: { readonly budgetMs: number; readonly timeoutMs: number; readonly maxFiles: number };
   readonly controlUrl: string | undefined;
   readonly lockdownAction: 'pause' | 'stop' | 'none';
   readonly redisPrefix: string;
@@ -202,6 +207,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sidecarGid: r.WINGMAN_SIDECAR_GID === undefined ? undefined : Number(r.WINGMAN_SIDECAR_GID),
     sidecarAllowRoot: r.WINGMAN_SIDECAR_ALLOW_ROOT === 'true' || r.WINGMAN_SIDECAR_ALLOW_ROOT === '1',
     sidecarUrl: r.WINGMAN_SIDECAR_URL ?? 'http://127.0.0.1:8787',
+    baseline: Object.freeze({
+      budgetMs: r.WINGMAN_BASELINE_BUDGET_MS,
+      timeoutMs: r.WINGMAN_BASELINE_TIMEOUT_S * 1000,
+      maxFiles: r.WINGMAN_BASELINE_MAX_FILES,
+    }),
     controlUrl: r.WINGMAN_CONTROL_URL,
     lockdownAction: r.WINGMAN_LOCKDOWN_ACTION,
     redisPrefix: r.WINGMAN_REDIS_PREFIX,

@@ -56,6 +56,13 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 120],
       registers: r,
     }),
+    baselineCapture: new Histogram({
+      name: 'wingman_baseline_capture_seconds',
+      help: 'time to record the worker\'s task-start baseline after an approved /check, by outcome',
+      labelNames: ['status'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+      registers: r,
+    }),
     gateCheckDuration: new Histogram({
       name: 'wingman_gate_check_duration_seconds',
       help: 'time to judge and record one instruction (/check)',

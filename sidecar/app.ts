@@ -7,6 +7,8 @@ import type Dockerode from 'dockerode';
 import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
 import type { Bus } from '../core/bus/bus.js';
 import { Auditor, type AuditorOptions } from '../core/claims/auditor.js';
+import { BaselineRecorder, type BaselineBounds } from '../core/claims/baseline-recorder.js';
+import { TaskBaselines } from '../core/claims/task-baselines.js';
 import { ClaimLog } from '../core/claims/claim-log.js';
 import { ClaimSpool } from '../core/claims/claim-spool.js';
 import { ClaimVerifier } from '../core/claims/claim-verifier.js';
@@ -41,6 +43,8 @@ export interface SidecarOptions {
   auditor?: Pick<AuditorOptions, 'concurrency' | 'sweepMs' | 'leaseMs' | 'maxAttempts' | 'consumerId'> & { enabled?: boolean };
   /** tests_passed re-run limit (default 120 s) */
   testTimeoutMs?: number;
+  /** task-start baseline bounds beyond the configured ones (tests, bench) */
+  baseline?: Partial<BaselineBounds>;
 }
 
 export interface SidecarApp {
@@ -50,6 +54,8 @@ export interface SidecarApp {
   claims: Claims;
   claimLog: ClaimLog;
   auditor: Auditor;
+  baselines: TaskBaselines;
+  recorder: BaselineRecorder;
   audit: DockerAudit;
   container: WorkerContainer;
   close(): Promise<void>;
@@ -69,7 +75,16 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
   const workers = new Workers(db, bus);
   const container = opts.container ?? new DockerodeWorkerContainer(opts.docker, config.workerContainer);
   const claimLog = new ClaimLog(claims, new ClaimSpool(path.join(config.dataDir, 'claims_audit.jsonl')), bus, log, metrics);
-  const verifier = new ClaimVerifier({ worker, container, db, instructions, testTimeoutMs: opts.testTimeoutMs });
+  const baselines = new TaskBaselines(db);
+  const recorder = new BaselineRecorder({
+    worker,
+    container,
+    store: baselines,
+    log,
+    metrics,
+    bounds: { ...config.baseline, testTimeoutMs: opts.testTimeoutMs ?? 120_000, ...opts.baseline },
+  });
+  const verifier = new ClaimVerifier({ worker, container, db, instructions, baselines, recorder, testTimeoutMs: opts.testTimeoutMs });
   const auditor = new Auditor({ worker, claims, verifier, bus, log, metrics, ...opts.auditor });
   const audit = new DockerAudit(db, path.join(config.dataDir, 'audit-log', 'sidecar'), log, metrics, bus);
 
@@ -107,7 +122,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
 
   server.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  registerCheckRoute(server, { worker, instructions, workers, bus, log, metrics });
+  registerCheckRoute(server, { worker, instructions, workers, bus, log, metrics, recorder });
   registerClaimRoutes(server, { worker, claims, claimLog, auditor });
   registerExecutedRoute(server, { worker, config, instructions, audit });
   registerValidationRoute(server, {
@@ -133,10 +148,13 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
     claims,
     claimLog,
     auditor,
+    baselines,
+    recorder,
     audit,
     container,
     async close() {
       await server.close();
+      await recorder.stop();
       await auditor.stop();
       await claimLog.stop();
       await audit.stop();

@@ -1,8 +1,12 @@
 // POST /check: the instruction gate. Judges the instruction (core/gate), stores the decision (append-only), publishes
 // `gate.decided`. Only the gate's result, already redacted, is stored, logged or returned; the request body never is.
 // A worker in lockdown gets 423 with the reason; when the lockdown state cannot be read, 503 (fail closed).
+// An approved instruction starts a task: its baseline (core/claims/baseline-recorder) is captured now, and /check
+// waits for it at most the baseline budget; the answer says how far it got.
 import type { FastifyInstance } from 'fastify';
 import type { Bus } from '../core/bus/bus.js';
+import type { BaselineRecorder } from '../core/claims/baseline-recorder.js';
+import type { NewBaseline } from '../core/claims/task-baselines.js';
 import { wingmanError } from '../core/errors.js';
 import { checkInstruction } from '../core/gate/index.js';
 import type { Instructions } from '../core/instructions/instructions.js';
@@ -17,10 +21,23 @@ export interface CheckDeps {
   bus: Bus;
   log: Logger;
   metrics: Metrics;
+  recorder?: BaselineRecorder;
+}
+
+function baselineSummary(b: NewBaseline | undefined) {
+  if (!b) return { status: 'capturing' as const };
+  return {
+    status: b.status,
+    files: Object.keys(b.files).length,
+    test_files: Object.keys(b.test_files).length,
+    test_count: b.test_count,
+    duration_ms: Math.round(b.duration_ms),
+    ...(b.reason ? { reason: b.reason } : {}),
+  };
 }
 
 export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): void {
-  const { worker, instructions, workers, bus, log, metrics } = deps;
+  const { worker, instructions, workers, bus, log, metrics, recorder } = deps;
   server.post('/check', async (req, reply) => {
     const started = performance.now();
     const body = req.body;
@@ -41,6 +58,19 @@ export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): vo
     }
     const result = await checkInstruction(instruction); // bad shape → WGM_ERR_GATE_INVALID → 400
     const row = await instructions.record(worker, result, new Date());
+    let baseline: ReturnType<typeof baselineSummary> | undefined;
+    if (result.approved && recorder) {
+      const capture = recorder.start({ instructionId: row.id, start: new Date(row.decided_at), testProcess: row.test_process, sections: result.sections });
+      const settled = await Promise.race([
+        capture.done.catch(() => undefined),
+        new Promise<undefined>((r) => {
+          const timer = setTimeout(() => r(undefined), recorder.bounds.budgetMs);
+          void capture.done.finally(() => clearTimeout(timer)).catch(() => undefined);
+        }),
+      ]);
+      capture.answered();
+      baseline = baselineSummary(settled);
+    }
     metrics.gateDecisions.inc({ decision: result.decision });
     metrics.gateCheckDuration.observe((performance.now() - started) / 1000);
     const rules = [...new Set(result.violations.map((v) => v.rule))];
@@ -60,6 +90,7 @@ export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): vo
       weak_sections: result.weak_sections,
       weak_reasons: result.weak_reasons,
       violations: result.violations,
+      ...(baseline ? { baseline } : {}),
     });
   });
 }

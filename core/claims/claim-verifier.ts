@@ -14,6 +14,8 @@ import { verifyFileContains, verifyFileCreated, verifyFileDeleted, verifyFileMod
 import { verifyPortListening } from './verifiers/verify-port.js';
 import { verifyProcessRunning } from './verifiers/verify-processes.js';
 import { verifyTestsPassed } from './verifiers/verify-tests.js';
+import type { BaselineRecorder } from './baseline-recorder.js';
+import type { BaselineView, TaskBaselines } from './task-baselines.js';
 import type { WorkerContainer } from './worker-container.js';
 
 export const VERIFIERS: Record<ClaimType, Verifier> = {
@@ -42,6 +44,10 @@ export interface ClaimVerifierOptions {
   container: WorkerContainer;
   db: Db;
   instructions: Instructions;
+  /** the task-start baselines (issue 14) */
+  baselines: TaskBaselines;
+  /** this sidecar's baseline captures: a claim waits for its task's capture still in flight */
+  recorder?: BaselineRecorder;
   /** how long a tests_passed re-run may take (default 120 s) */
   testTimeoutMs?: number;
   /** output kept from a re-run (default 1 MiB; the head and the tail) */
@@ -119,14 +125,30 @@ export class ClaimVerifier {
 
   private context(claim: VerifiableClaim): VerifyContext {
     let task: Promise<Task | { reason: string }> | undefined;
+    const getTask = () => (task ??= this.task(claim));
     return {
       worker: this.opts.worker,
       container: this.opts.container,
       db: this.opts.db,
-      task: () => (task ??= this.task(claim)),
+      task: getTask,
+      baseline: (paths) => this.baseline(getTask, paths),
       testTimeoutMs: this.testTimeoutMs,
       testMaxOutputBytes: this.opts.testMaxOutputBytes ?? 1024 * 1024,
     };
+  }
+
+  private async baseline(task: () => Promise<Task | { reason: string }>, paths: string[]): Promise<BaselineView | { reason: string }> {
+    const t = await task();
+    if (!('start' in t)) return { reason: t.reason };
+    await this.opts.recorder?.pending(t.instructionId);
+    const b = await this.opts.baselines.view(t.instructionId, paths);
+    if (!b) {
+      return {
+        reason: `no baseline of the worker's container was recorded when instruction ${t.instructionId} was approved (approved before baselines existed, or the capture never finished)`,
+      };
+    }
+    if (b.status === 'failed') return { reason: `the baseline of instruction ${t.instructionId} could not be taken: ${b.reason ?? 'unknown error'}` };
+    return b;
   }
 
   private async task(claim: VerifiableClaim): Promise<Task | { reason: string }> {

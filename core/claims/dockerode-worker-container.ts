@@ -201,9 +201,28 @@ export class DockerodeWorkerContainer implements WorkerContainer {
     // same moment share one read. Only a hit is taken from it: a path it lacks may have been written since.
     const hit = this.changesCache && Date.now() - this.changesCache.at < CHANGES_TTL_MS ? this.changesCache.value.get(path) : undefined;
     if (hit) return hit;
+    const value = await this.changes();
+    return value.get(path);
+  }
+
+  async changes(): Promise<Map<string, ChangeKind>> {
     const value = await this.readChanges();
     this.changesCache = { value, at: Date.now() };
-    return value.get(path);
+    return value;
+  }
+
+  async archive(path: string): Promise<NodeJS.ReadableStream | undefined> {
+    const c = await this.container();
+    try {
+      return await c.getArchive({ path });
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 404 || status === 400) {
+        await this.assertExists();
+        return undefined;
+      }
+      throw unavailable('archive', err);
+    }
   }
 
   private async readChanges(): Promise<Map<string, ChangeKind>> {

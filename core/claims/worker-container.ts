@@ -76,6 +76,10 @@ export interface WorkerContainer {
   processes(): Promise<ProcessEntry[]>;
   /** how the path differs from the container's image (docker diff), undefined when it does not */
   changeOf(path: string): Promise<ChangeKind | undefined>;
+  /** the whole change list against the image (docker diff), read now */
+  changes(): Promise<Map<string, ChangeKind>>;
+  /** the tar stream of a path (GET archive, a directory with everything under it); undefined when it does not exist */
+  archive(path: string): Promise<NodeJS.ReadableStream | undefined>;
   exec(cmd: string[], opts: { timeoutMs: number; maxOutputBytes: number; workingDir?: string }): Promise<ExecResult>;
   /**
    * another container by name or id (container_running claims); undefined when none; 'not-owned' when it exists

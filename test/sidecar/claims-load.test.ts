@@ -32,7 +32,9 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
   const prefix = `wgmtest-${randomBytes(4).toString('hex')}`;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wgmtest-load-'));
   // Only the sidecars' store is cut; their proxy identity keeps its own connection.
-  const common = { databaseUrl: relay.url, proxyDatabaseUrl: database.url, container: box.name, busPrefix: prefix, auditor: { sweepMs: 300, leaseMs: 3_000, concurrency: 8 } };
+  // /check waits for the whole task-start baseline (on a busy machine it may outlast the default budget, and what it
+  // reads after /check answered that changed since would be UNVERIFIABLE, not the verdict this test expects).
+  const common = { databaseUrl: relay.url, proxyDatabaseUrl: database.url, container: box.name, busPrefix: prefix, auditor: { sweepMs: 300, leaseMs: 3_000, concurrency: 8 }, baseline: { budgetMs: 60_000 } };
   let a: SidecarEnv = await startSidecarEnv({ ...common, dir: path.join(root, 'a') });
   const b: SidecarEnv = await startSidecarEnv({ ...common, dir: path.join(root, 'b') });
   const verifiedEvents: BusEvent[] = [];
@@ -50,10 +52,11 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
     fs.rmSync(root, { recursive: true, force: true });
   });
 
+  t.equal((await box.sh('echo old > /work/old.txt')).code, 0);
   const check = await a.post('/check', { instruction: instructionMarkdown() });
   t.equal(check.json.approved, true, 'task approved');
   await new Promise((r) => setTimeout(r, 30));
-  const w = await box.sh('echo made > /work/a.txt');
+  const w = await box.sh('echo made > /work/a.txt && rm /work/old.txt');
   t.equal(w.code, 0);
 
   const KINDS: [Record<string, unknown>, string][] = [
@@ -61,7 +64,7 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
     [{ type: 'file_created', path: '/etc/passwd' }, 'FALSE'],
     [{ type: 'process_running', name: 'sleep' }, 'TRUE'],
     [{ text: 'Refactored the module and polished things' }, 'UNVERIFIABLE'],
-    [{ type: 'file_deleted', path: '/work/never-existed' }, 'TRUE'],
+    [{ type: 'file_deleted', path: '/work/old.txt' }, 'TRUE'],
   ];
   const expected = new Map<string, string>();
   const failures: string[] = [];

@@ -87,7 +87,9 @@ t.test('decision table through HTTP: response schema, stored row, gate.decided',
   for (const [name, instruction, approved, rules = [], missing = [], weak = []] of ROWS) {
     const r = await check({ instruction });
     t.equal(r.status, 200, `${name}: 200`);
-    t.same(Object.keys(r.json).sort(), ['approved', 'decision', 'instruction_id', 'missing_sections', 'score', 'violations', 'weak_reasons', 'weak_sections'], `${name}: schema`);
+    // An approved instruction starts a task: the answer says how its baseline went (here: no such container).
+    t.same(Object.keys(r.json).sort(), [...(approved ? ['baseline'] : []), 'approved', 'decision', 'instruction_id', 'missing_sections', 'score', 'violations', 'weak_reasons', 'weak_sections'].sort(), `${name}: schema`);
+    if (approved) t.match(r.json.baseline, { status: 'failed', reason: /does not exist/ }, `${name}: baseline`);
     t.equal(r.json.approved, approved, `${name}: approved=${approved} (${JSON.stringify(r.json.violations)} ${r.json.missing_sections} ${r.json.weak_sections})`);
     t.equal(r.json.decision, approved ? 'APPROVED' : 'REJECTED', `${name}: decision`);
     t.same(r.json.missing_sections, missing, `${name}: missing`);

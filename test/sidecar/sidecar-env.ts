@@ -77,6 +77,8 @@ export interface SidecarEnvOptions {
   log?: Logger;
   auditor?: SidecarOptions['auditor'];
   testTimeoutMs?: number;
+  /** task-start baseline bounds (budget, files …) */
+  baseline?: SidecarOptions['baseline'];
   /** keep the data dir on close (restart tests) */
   keepDir?: boolean;
   /**
@@ -125,6 +127,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
     docker: dockerHandle,
     auditor: { sweepMs: 500, leaseMs: 4_000, ...o.auditor },
     testTimeoutMs: o.testTimeoutMs ?? 60_000,
+    baseline: o.baseline,
   });
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.server.address();

@@ -16,7 +16,8 @@ type V = 'TRUE' | 'FALSE' | 'UNVERIFIABLE';
 const tdb = await migratedTestDb();
 const box = await startWorkerBox();
 const other = await startWorkerBox('other');
-const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, bus: 'memory', testTimeoutMs: 3_000 });
+// /check waits for the whole task-start baseline: the worker writes right after it answers.
+const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, bus: 'memory', testTimeoutMs: 3_000, baseline: { budgetMs: 60_000 } });
 const children: ChildProcess[] = [];
 const servers: net.Server[] = [];
 t.teardown(async () => {
@@ -53,7 +54,7 @@ async function table(t: Test, rows: Row[], s: SidecarEnv = sc) {
 // One parent test: tap would end the root test while the setup between subtests awaits.
 t.test('claims against a real busybox worker', async (t) => {
   // --- before any instruction was approved -----------------------------------------------------------------------
-  await sh('mkdir -p /work/out && echo before > /work/before.txt && echo stale > /work/out/stale.txt');
+  await sh('mkdir -p /work/out && echo before > /work/before.txt && echo stale > /work/out/stale.txt && echo bye > /work/gone.txt && echo bye > /root/was-there');
 
   await t.test('no approved instruction: time-bound claims are UNVERIFIABLE', async (t) => {
     await table(t, [
@@ -85,6 +86,7 @@ t.test('claims against a real busybox worker', async (t) => {
       'ln -s /work/out/app.txt /work/link.txt',
       'echo changed >> /work/out/stale.txt',
       'rm /work/before.txt.missing 2>/dev/null; true',
+      'rm /work/gone.txt /root/was-there',
       'echo "wgmtest:x:1000:" >> /etc/group',
       'mkdir -p /work/newdir',
       'dd if=/dev/zero of=/work/big.bin bs=1048576 count=9 2>/dev/null',
@@ -108,7 +110,8 @@ t.test('claims against a real busybox worker', async (t) => {
       ['modified, image file', { type: 'file_modified', path: '/etc/group' }, 'TRUE'],
       ['modified, untouched since before', { type: 'file_modified', path: '/work/before.txt' }, 'FALSE', /before the task started/],
       ['modified, missing', { type: 'file_modified', path: '/nope' }, 'FALSE'],
-      ['deleted, absent', { type: 'file_deleted', path: '/work/gone.txt' }, 'TRUE'],
+      ['deleted, there at the start and gone now', { type: 'file_deleted', path: '/work/gone.txt' }, 'TRUE'],
+      ['deleted, never existed', { type: 'file_deleted', path: '/work/never.txt' }, 'FALSE', /never existed/],
       ['deleted, still there', { type: 'file_deleted', path: '/work/before.txt' }, 'FALSE', /still exists/],
       ['contains text', { type: 'file_contains', path: 'out/app.txt', text: 'version=1.2.3' }, 'TRUE'],
       ['contains text, absent', { type: 'file_contains', path: 'out/app.txt', text: 'version=2' }, 'FALSE'],
@@ -119,7 +122,8 @@ t.test('claims against a real busybox worker', async (t) => {
       ['contains, a directory', { type: 'file_contains', path: '/work/out', text: 'x' }, 'FALSE', /directory/],
       ['contains, file too large to search', { type: 'file_contains', path: '/work/big.bin', text: 'x' }, 'UNVERIFIABLE', /larger than/],
       ['contains, catastrophic regex', { type: 'file_contains', path: '/work/redos.txt', regex: '^(a+)+$' }, 'UNVERIFIABLE', /too long/],
-      ['home-relative path', { type: 'file_deleted', path: '~/never-there' }, 'TRUE'],
+      ['home-relative path', { type: 'file_deleted', path: '~/was-there' }, 'TRUE'],
+      ['home-relative path, never existed', { type: 'file_deleted', path: '~/never-there' }, 'FALSE', /never existed/],
       ['other user home', { type: 'file_deleted', path: '~bob/x' }, 'UNVERIFIABLE', /another user/],
     ]);
     // The sidecar's own filesystem does not count: a file that exists only here is not in the worker.
@@ -303,7 +307,8 @@ t.test('claims against a real busybox worker', async (t) => {
     const logged = await sc.post('/log_claim', { type: 'file_deleted', path: '/tmp/x' });
     t.equal(logged.status, 202);
     t.equal((await w2.post('/verify', { claim_id: logged.json.claim_id, wait_ms: 0 })).status, 404);
-    t.equal((await sc.post('/verify', { claim_id: logged.json.claim_id })).json.verdict, 'TRUE');
+    // /tmp/x was never there: nothing was deleted (the baseline knows).
+    t.equal((await sc.post('/verify', { claim_id: logged.json.claim_id })).json.verdict, 'FALSE');
     // and an instruction of worker w1 does not start a task for w2
     await table(t, [['foreign instruction', { type: 'file_created', path: '/x', instruction_id: instructionId }, 'UNVERIFIABLE', /another worker/]], w2);
   });
