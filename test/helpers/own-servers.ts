@@ -35,6 +35,20 @@ export interface OwnServer {
   remove(): Promise<void>;
 }
 
+async function started(url: string, port: number, dir: string, start: () => Promise<void>, stop: () => Promise<void>): Promise<OwnServer> {
+  await start();
+  return {
+    url,
+    port,
+    start,
+    stop,
+    async remove() {
+      await stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** A redis-server that keeps nothing on disk: a restart loses every key. */
 export async function startOwnRedis(): Promise<OwnServer> {
   const port = await freePort();
@@ -56,17 +70,7 @@ export async function startOwnRedis(): Promise<OwnServer> {
       c.kill('SIGKILL');
     });
   };
-  await start();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    start,
-    stop,
-    async remove() {
-      await stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return started(`redis://127.0.0.1:${port}`, port, dir, start, stop);
 }
 
 function pgBin(name: string): string {
@@ -95,15 +99,5 @@ export async function startOwnPostgres(): Promise<OwnServer> {
   const stop = async () => {
     await ctl(['-m', 'immediate', '-w', 'stop']).catch(() => undefined);
   };
-  await start();
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    port,
-    start,
-    stop,
-    async remove() {
-      await stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return started(`postgres://postgres@127.0.0.1:${port}/postgres`, port, dir, start, stop);
 }
