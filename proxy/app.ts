@@ -172,12 +172,13 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
       const r = timeout
         ? { status: 408, code: 'WGM_ERR_PROXY_PROTOCOL' as const, message: `request headers not received within ${config.headersTimeoutMs} ms` }
         : { status: 400, code: 'WGM_ERR_PROXY_PROTOCOL' as const, message: `malformed or unsupported HTTP (${code})` };
-      metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
-      // A connection the client reset is not a call.
-      if (code === 'ECONNRESET') {
+      // A connection the client reset, or one that never sent a byte (a client's spare connection, dialled ahead and
+      // left idle until the header timeout), is not a call: closed, neither counted nor audited.
+      if (code === 'ECONNRESET' || (socket as Socket).bytesRead === 0) {
         socket.destroy();
         return;
       }
+      metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
       auditRefused(name, identity, r.status, r.message);
       rejectSocket(socket, log, name, r);
     });

@@ -89,7 +89,7 @@ t.test('store and Redis both unreachable: writes are refused (lockdown state unk
   await relay.cut();
   const create = await blind.dockerAs('w2', ['create', TEST_IMAGE, 'true']);
   t.not(create.code, 0);
-  t.match(create.stderr, /wingman: lockdown state unknown \(store and Redis unreachable\); refused \(fail closed\)/);
+  t.match(create.stderr, /wingman: lockdown state unknown \(the store is unreachable and the Redis mirror is not known to be in step with it\); refused \(fail closed\)/);
   const ps = await blind.dockerAs('w2', ['ps', '-q']);
   t.equal(ps.code, 0, 'reads still pass');
 });

@@ -260,8 +260,8 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
 
   const auditRows = async () => {
     await w.proxy.audit.flush();
-    const { rows } = await w.db.query<{ id: string; rule: string; would: string | null; decision: string }>(
-      `SELECT id, rule, would, decision FROM docker_audit WHERE worker = 'w1'`,
+    const { rows } = await w.db.query<{ id: string; rule: string; would: string | null; decision: string; reason: string | null }>(
+      `SELECT id, rule, would, decision, reason FROM docker_audit WHERE worker = 'w1'`,
     );
     // The audit names the route's rule (and keeps no query). An attach is allowed unless it carries stdin, which
     // is decided, and spends a grant, as ContainerExec (core/policy/decide.ts effectiveRule): a held attach is one.
@@ -299,6 +299,6 @@ t.test('(B) through a shadow-mode proxy, with the real engine', async (t) => {
     const calls = await callsOf();
     t.ok(calls.length > 0, 'it reached the proxy');
     for (const x of calls) t.equal(x.would, null, `docker ${k.argv.join(' ')}: ${x.rule} is allowed`);
-    if (c.row) for (const x of calls) t.ok([...c.row.docker, 'SystemPing', 'SystemPingHead'].includes(x.rule), `docker ${k.argv.join(' ')}: ${x.rule} is named by row ${c.id}`);
+    if (c.row) for (const x of calls) t.ok([...c.row.docker, 'SystemPing', 'SystemPingHead'].includes(x.rule), `docker ${k.argv.join(' ')}: ${x.rule} is named by row ${c.id}${x.reason ? ` (${x.reason})` : ''}`);
   }
 });
