@@ -382,6 +382,7 @@ export async function handleCall(
       });
       auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
     } else {
+      stopEarlyRead(io);
       const r = await forwardUpgrade(deps.config.upstreamSocket, req, io.socket, io.head, forwardPath);
       ctx.bytesIn += r.bytesIn;
       auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
@@ -502,13 +503,39 @@ async function sidecarTarget(
 const storeDown = (what: string) =>
   refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', `approval store unavailable; ${what} refused until it is back (fail closed)`, 'error');
 
+/** What a hijack caller may send before its call is forwarded; kept for the forward (beyond it, reading stops). */
+const EARLY_BYTES_MAX = 1024 * 1024;
+const earlyReaders = new WeakMap<Duplex, (c: Buffer) => void>();
+
 /** Aborts when the caller goes away (its socket closes before the answer was written). */
 function callerGone(req: IncomingMessage, io: CallIo): AbortSignal {
   const ac = new AbortController();
   const closer = io.kind === 'http' ? io.res : io.socket;
   if (req.socket.destroyed || (io.kind === 'upgrade' && io.socket.destroyed)) ac.abort();
   else closer.once('close', () => ac.abort());
+  if (io.kind === 'upgrade' && !ac.signal.aborted) {
+    // The server hands an upgraded socket over unread and half-open: unless something reads it, the caller
+    // leaving is never seen (no 'end', so no 'close'), and a held call would look live until it expired. It is
+    // read here; what arrives is kept for the forward (stopEarlyRead), and a caller that ends its side is gone.
+    const sock = io.socket;
+    const keep = (c: Buffer) => {
+      io.head = Buffer.concat([io.head, c]);
+      if (io.head.length > EARLY_BYTES_MAX) sock.pause();
+    };
+    earlyReaders.set(sock, keep);
+    sock.on('data', keep);
+    sock.once('end', () => ac.abort());
+    sock.on('error', () => ac.abort());
+  }
   return ac.signal;
+}
+
+/** Hand a hijacked socket's reading back to the forward (what was read so far is in io.head). */
+function stopEarlyRead(io: CallIo): void {
+  if (io.kind !== 'upgrade') return;
+  const keep = earlyReaders.get(io.socket);
+  if (keep) io.socket.off('data', keep);
+  io.socket.pause();
 }
 
 /** Hold the call until a human decides (or spend a grant the caller presented). Returns the path to forward. */
