@@ -411,7 +411,13 @@ function toRefusal(err: unknown, upstreamSocket: string): Refusal {
     const status = err.statusCode >= 500 ? err.statusCode : err.statusCode;
     return refusal(status, err.code, err.message, status === 400 || status === 413 ? 'invalid' : 'deny');
   }
-  const e = err as { code?: string; statusCode?: number; message?: string };
+  const e = err as { code?: string; statusCode?: number; message?: string; engineMessage?: string; json?: { message?: unknown } };
+  // The engine could not parse what the caller named (an inspect made to decide on it answered 400): the
+  // caller's bad input, not an engine failure.
+  if (e.statusCode === 400) {
+    const said = e.engineMessage ?? (typeof e.json?.message === 'string' ? e.json.message : e.message ?? 'bad reference');
+    return refusal(400, 'WGM_ERR_PROXY_BAD_PATH', `the docker engine refused the reference: ${said.slice(0, 200)}`, 'invalid');
+  }
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'ECONNRESET') {
     return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', engineUnreachable(upstreamSocket), 'error');
   }
