@@ -382,6 +382,7 @@ export async function handleCall(
       });
       auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
     } else {
+      stopEarlyRead(io);
       const r = await forwardUpgrade(deps.config.upstreamSocket, req, io.socket, io.head, forwardPath);
       ctx.bytesIn += r.bytesIn;
       auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
@@ -410,7 +411,13 @@ function toRefusal(err: unknown, upstreamSocket: string): Refusal {
     const status = err.statusCode >= 500 ? err.statusCode : err.statusCode;
     return refusal(status, err.code, err.message, status === 400 || status === 413 ? 'invalid' : 'deny');
   }
-  const e = err as { code?: string; statusCode?: number; message?: string };
+  const e = err as { code?: string; statusCode?: number; message?: string; engineMessage?: string; json?: { message?: unknown } };
+  // The engine could not parse what the caller named (an inspect made to decide on it answered 400): the
+  // caller's bad input, not an engine failure.
+  if (e.statusCode === 400) {
+    const said = e.engineMessage ?? (typeof e.json?.message === 'string' ? e.json.message : e.message ?? 'bad reference');
+    return refusal(400, 'WGM_ERR_PROXY_BAD_PATH', `the docker engine refused the reference: ${said.slice(0, 200)}`, 'invalid');
+  }
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'ECONNRESET') {
     return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', engineUnreachable(upstreamSocket), 'error');
   }
@@ -502,13 +509,39 @@ async function sidecarTarget(
 const storeDown = (what: string) =>
   refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', `approval store unavailable; ${what} refused until it is back (fail closed)`, 'error');
 
+/** What a hijack caller may send before its call is forwarded; kept for the forward (beyond it, reading stops). */
+const EARLY_BYTES_MAX = 1024 * 1024;
+const earlyReaders = new WeakMap<Duplex, (c: Buffer) => void>();
+
 /** Aborts when the caller goes away (its socket closes before the answer was written). */
 function callerGone(req: IncomingMessage, io: CallIo): AbortSignal {
   const ac = new AbortController();
   const closer = io.kind === 'http' ? io.res : io.socket;
   if (req.socket.destroyed || (io.kind === 'upgrade' && io.socket.destroyed)) ac.abort();
   else closer.once('close', () => ac.abort());
+  if (io.kind === 'upgrade' && !ac.signal.aborted) {
+    // The server hands an upgraded socket over unread and half-open: unless something reads it, the caller
+    // leaving is never seen (no 'end', so no 'close'), and a held call would look live until it expired. It is
+    // read here; what arrives is kept for the forward (stopEarlyRead), and a caller that ends its side is gone.
+    const sock = io.socket;
+    const keep = (c: Buffer) => {
+      io.head = Buffer.concat([io.head, c]);
+      if (io.head.length > EARLY_BYTES_MAX) sock.pause();
+    };
+    earlyReaders.set(sock, keep);
+    sock.on('data', keep);
+    sock.once('end', () => ac.abort());
+    sock.on('error', () => ac.abort());
+  }
   return ac.signal;
+}
+
+/** Hand a hijacked socket's reading back to the forward (what was read so far is in io.head). */
+function stopEarlyRead(io: CallIo): void {
+  if (io.kind !== 'upgrade') return;
+  const keep = earlyReaders.get(io.socket);
+  if (keep) io.socket.off('data', keep);
+  io.socket.pause();
 }
 
 /** Hold the call until a human decides (or spend a grant the caller presented). Returns the path to forward. */

@@ -52,7 +52,7 @@ function goIntOk(format: string, raw: string): boolean {
 }
 
 // Start-up cost: each definition compiled once and shared (inlineRefs: false; HostConfig is in create, update and
-// commit), and ajv's code optimiser off: together about 3x less compile time for these type-only schemas.
+// commit), and ajv's code optimiser off: compiling all bodies took 0.6-0.8 s instead of 1.5-2.2 s (2 busy cores).
 const ajv = new Ajv({ allErrors: false, verbose: true, allowUnionTypes: true, strict: true, inlineRefs: false, code: { optimize: false } });
 ajv.addKeyword({
   keyword: 'goInt',

@@ -57,7 +57,13 @@ export class EngineLookup {
           if (status === 404) return resolve(undefined);
           const text = Buffer.concat(chunks).toString('utf8');
           if (status !== 200) {
-            return reject(Object.assign(new Error(`engine answered ${status} to an inspect: ${text.slice(0, 200)}`), { statusCode: status }));
+            let engineMessage: string | undefined;
+            try {
+              engineMessage = String((JSON.parse(text) as { message?: unknown }).message ?? '') || undefined;
+            } catch {
+              /* not Docker's error shape */
+            }
+            return reject(Object.assign(new Error(`engine answered ${status} to an inspect: ${text.slice(0, 200)}`), { statusCode: status, engineMessage }));
           }
           try {
             resolve(JSON.parse(text) as Record<string, unknown>);

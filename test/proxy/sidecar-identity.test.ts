@@ -6,6 +6,7 @@ import path from 'node:path';
 import Dockerode from 'dockerode';
 import t from 'tap';
 import { docker, dockerOk, dockerSocketPath, testLabels, testName, TEST_IMAGE } from '../helpers/env.js';
+import { until } from '../helpers/until.js';
 import { run, startWingman, type Wingman } from '../helpers/wingman.js';
 
 let w: Wingman;
@@ -89,6 +90,9 @@ t.test('registered: reads and execs in its worker container work', async (t) => 
   // secrets of someone else.
   t.equal(await statusOf(() => sc.getContainer(other).inspect()), 403, 'nobody\'s container: refused');
   await w.adopt('w1', 'container', other);
+  // The adopt reaches the proxy's ownership cache over the bus (published, not awaited, by control): wait for it.
+  const seen = await until('the adopt to reach the proxy', async () => (await statusOf(() => sc.getContainer(other).inspect())) === 200);
+  t.ok(seen);
   t.equal((await sc.getContainer(other).inspect()).Name, `/${other}`, 'once it is w1\'s: inspected');
 });
 
