@@ -14,11 +14,11 @@ export async function runSidecar(config: Config): Promise<void> {
     });
   }
   const { openRuntime } = await import('./runtime.js');
-  const { default: Dockerode } = await import('dockerode');
+  const { openDocker } = await import('../core/docker/open-docker.js');
   const { buildSidecar } = await import('../sidecar/app.js');
   const { DockerodeWorkerContainer } = await import('../core/claims/dockerode-worker-container.js');
   const { assertSidecarUid } = await import('../sidecar/uid-check.js');
-  const docker = new Dockerode({ socketPath: config.sidecarSocket });
+  const docker = openDocker(config.sidecarSocket);
   const container = new DockerodeWorkerContainer(docker, config.workerContainer!);
   await assertSidecarUid(container, process.getuid?.() ?? 0, config.sidecarAllowRoot);
   const rt = await openRuntime(config, 'sidecar');

@@ -1,7 +1,7 @@
 // Builds the control service's HTTP API (ops: approvals, workers, audit; health and metrics). main.ts listens;
 // tests build this and use inject() or listen on port 0.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
-import Dockerode from 'dockerode';
+import { openDocker } from '../core/docker/open-docker.js';
 import { Approvals, isUuid, type Approval } from '../core/approvals/approvals.js';
 import { redactedOp } from '../core/approvals/operation.js';
 import type { Bus } from '../core/bus/bus.js';
@@ -68,7 +68,7 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   const approvals = new Approvals(db, bus);
   const workers = new Workers(db, bus);
   const ownership = new Ownership(db, bus);
-  const docker = new Dockerode({ socketPath: config.upstreamSocket });
+  const docker = openDocker(config.upstreamSocket);
   const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix, db, log);
   const lockdowns = new Lockdowns(db, bus, docker, mirror, config, log, metrics);
   const sweeper = new ExpirySweeper(approvals, bus, log, (ids) => metrics.approvals.inc({ outcome: 'expired_sweep' }, ids.length));

@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { Socket } from 'node:net';
-import Dockerode from 'dockerode';
+import { openDocker } from '../core/docker/open-docker.js';
 import { ApprovalWaiter } from '../core/approvals/approval-waiter.js';
 import { Approvals } from '../core/approvals/approvals.js';
 import { Grants } from '../core/approvals/grants.js';
@@ -71,7 +71,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
   const mirror = opts.lockMirror ?? openLockMirror(config, config.redisPrefix, db, log);
   const lockState = new LockState(workersRepo, bus, mirror);
   const forwarder = createForwarder(config.upstreamSocket);
-  const docker = new Dockerode({ socketPath: config.upstreamSocket });
+  const docker = openDocker(config.upstreamSocket);
   const deps: ProxyDeps = {
     config,
     log,

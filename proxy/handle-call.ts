@@ -418,6 +418,12 @@ function toRefusal(err: unknown, upstreamSocket: string): Refusal {
     const said = e.engineMessage ?? (typeof e.json?.message === 'string' ? e.json.message : e.message ?? 'bad reference');
     return refusal(400, 'WGM_ERR_PROXY_BAD_PATH', `the docker engine refused the reference: ${said.slice(0, 200)}`, 'invalid');
   }
+  // dockerd redirects a path with `//` or dot segments (a name with '/', '.', '..', or an empty one); no redirect is
+  // followed (core/docker/open-docker.ts), and the caller's name is what is wrong. docker-modem's refusal to follow
+  // carries no code, only its message.
+  if ((e.statusCode !== undefined && e.statusCode >= 300 && e.statusCode < 400) || /^Max redirects exceeded/.test(e.message ?? '')) {
+    return refusal(400, 'WGM_ERR_PROXY_BAD_PATH', 'the docker engine does not take this name (empty, or with "/" or dot segments)', 'invalid');
+  }
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'ECONNRESET') {
     return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', engineUnreachable(upstreamSocket), 'error');
   }
@@ -518,7 +524,8 @@ function callerGone(req: IncomingMessage, io: CallIo): AbortSignal {
   const ac = new AbortController();
   const closer = io.kind === 'http' ? io.res : io.socket;
   if (req.socket.destroyed || (io.kind === 'upgrade' && io.socket.destroyed)) ac.abort();
-  else closer.once('close', () => ac.abort());
+  // A response that was written in full also closes: that is no caller gone (and an abort costs a DOMException).
+  else closer.once('close', () => io.kind === 'upgrade' || !io.res.writableFinished ? ac.abort() : undefined);
   if (io.kind === 'upgrade' && !ac.signal.aborted) {
     // The server hands an upgraded socket over unread and half-open: unless something reads it, the caller
     // leaving is never seen (no 'end', so no 'close'), and a held call would look live until it expired. It is
