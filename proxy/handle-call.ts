@@ -519,27 +519,46 @@ const storeDown = (what: string) =>
 const EARLY_BYTES_MAX = 1024 * 1024;
 const earlyReaders = new WeakMap<Duplex, (c: Buffer) => void>();
 
-/** Aborts when the caller goes away (its socket closes before the answer was written). */
+/**
+ * Aborts when the caller goes away before its answer was written: its connection closes, or it half-closes (a
+ * caller that has stopped sending while its call is held is not waiting for it; docker clients never half-close a
+ * plain request). Watched on the socket, which a pipelined request shares with the ones before it.
+ */
 function callerGone(req: IncomingMessage, io: CallIo): AbortSignal {
   const ac = new AbortController();
-  const closer = io.kind === 'http' ? io.res : io.socket;
-  if (req.socket.destroyed || (io.kind === 'upgrade' && io.socket.destroyed)) ac.abort();
-  // A response that was written in full also closes: that is no caller gone (and an abort costs a DOMException).
-  else closer.once('close', () => io.kind === 'upgrade' || !io.res.writableFinished ? ac.abort() : undefined);
-  if (io.kind === 'upgrade' && !ac.signal.aborted) {
-    // The server hands an upgraded socket over unread and half-open: unless something reads it, the caller
-    // leaving is never seen (no 'end', so no 'close'), and a held call would look live until it expired. It is
-    // read here; what arrives is kept for the forward (stopEarlyRead), and a caller that ends its side is gone.
-    const sock = io.socket;
-    const keep = (c: Buffer) => {
-      io.head = Buffer.concat([io.head, c]);
-      if (io.head.length > EARLY_BYTES_MAX) sock.pause();
-    };
-    earlyReaders.set(sock, keep);
-    sock.on('data', keep);
-    sock.once('end', () => ac.abort());
-    sock.on('error', () => ac.abort());
+  if (io.kind === 'http') {
+    const sock = req.socket;
+    if (sock.destroyed || sock.readableEnded) {
+      ac.abort();
+      return ac.signal;
+    }
+    const gone = () => ac.abort();
+    sock.once('close', gone);
+    sock.once('end', gone);
+    // Answered in full: no caller gone (and the listeners must not pile up on a keep-alive socket).
+    io.res.once('finish', () => {
+      sock.off('close', gone);
+      sock.off('end', gone);
+    });
+    return ac.signal;
   }
+  if (io.socket.destroyed) {
+    ac.abort();
+    return ac.signal;
+  }
+  io.socket.once('close', () => ac.abort());
+  // The server hands an upgraded socket over unread and half-open: unless something reads it, the caller leaving
+  // is never seen (no 'end', so no 'close'), and a held call would look live until it expired. It is read here;
+  // what arrives is kept for the forward (stopEarlyRead), and a caller that ends its side is gone.
+  const sock = io.socket;
+  const keep = (c: Buffer) => {
+    io.head = Buffer.concat([io.head, c]);
+    if (io.head.length > EARLY_BYTES_MAX) sock.pause();
+  };
+  earlyReaders.set(sock, keep);
+  sock.on('data', keep);
+  sock.once('end', () => ac.abort());
+  sock.on('error', () => ac.abort());
   return ac.signal;
 }
 

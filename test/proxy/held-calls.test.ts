@@ -56,7 +56,28 @@ t.test('a caller that leaves at once leaves no live approval behind', async (t) 
   t.equal(after.status, 'cancelled');
   t.equal((await w.control.approvals.events(held.id)).at(-1)?.event, 'cancelled');
   t.equal((await docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim(), 'true');
+
+  // Found by the fuzz bench: a held call pipelined behind another on one connection, and a held call whose caller
+  // half-closed, left approvals that looked live after their callers were gone.
+  for (const [how, bytes, leave] of [
+    ['pipelined behind a ping, then closed', `GET /_ping HTTP/1.1\r\nHost: docker\r\n\r\nPOST /v1.41/containers/${name}/kill HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n`, 'destroy'],
+    ['half-closed after sending', `POST /v1.41/containers/${name}/kill HTTP/1.1\r\nHost: docker\r\nContent-Length: 0\r\n\r\n`, 'end'],
+  ] as const) {
+    const c = net.connect(w.proxy.socketPath('w1'));
+    c.on('error', () => undefined);
+    await new Promise((r) => c.once('connect', r));
+    c.write(bytes);
+    if (leave === 'end') c.end();
+    const a = await until(`${how}: held`, async () => (await w.control.approvals.list({ worker: 'w1' })).find((x) => x.rule === 'ContainerKill' && !seenKill.has(x.id)), 10_000);
+    seenKill.add(a.id);
+    if (leave === 'destroy') c.destroy();
+    const done = await until(`${how}: cancelled`, async () => ((await w.control.approvals.get(a.id))?.status === 'cancelled' ? true : undefined), 5_000);
+    t.ok(done, `${how}: the approval is cancelled`);
+    c.destroy();
+  }
+  t.equal((await docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim(), 'true');
 });
+const seenKill = new Set<string>();
 
 t.test('a proxy killed while holding calls: its approvals cannot be approved and its next run cancels them', async (t) => {
   const database = await createTestDatabase();
