@@ -10,6 +10,7 @@ import { grantCall, isGrantToken, type Grants } from '../core/approvals/grants.j
 import { redactedOp } from '../core/approvals/operation.js';
 import { describeResolved } from '../core/docker/describe-operation.js';
 import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
+import { isDataError } from '../core/store/db.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../core/config.js';
 import { isWingmanError } from '../core/errors.js';
@@ -638,6 +639,8 @@ async function holdForApproval(
       }));
     } catch (err) {
       if (isWingmanError(err, 'WGM_ERR_PROXY_TOO_MANY_PENDING')) throw refusal(429, err.code, err.message);
+      // The store is up and refused what the call names (a NUL byte in a name or a filter): the caller's input.
+      if (isDataError(err)) throw refusal(400, 'WGM_ERR_PROXY_BAD_PATH', 'the call names something the store cannot keep (a NUL byte?); refused', 'invalid');
       throw storeDown(decision.summary);
     }
     deps.log.info({ worker, approval: approval.id, rule: decision.rule.id }, 'call held for approval');

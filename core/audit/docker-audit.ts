@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Db } from '../store/db.js';
+import { isDataError, type Db } from '../store/db.js';
 import { SegmentLog } from './segment-log.js';
 
 export interface DockerAuditRecord {
@@ -41,6 +41,9 @@ const COLUMNS = [
   'id', 'at', 'worker', 'method', 'route', 'path', 'rule', 'decision', 'mode', 'would', 'approval_id', 'approved_by',
   'status_code', 'duration_ms', 'bytes_in', 'bytes_out', 'reason', 'argv',
 ] as const;
+
+/** Postgres keeps no NUL in text or jsonb: a caller's NUL byte (a path with %00) is kept as U+FFFD. */
+const storable = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s);
 
 export const INTERRUPTED = 'outcome unknown: the process stopped before the call finished';
 
@@ -190,12 +193,28 @@ export class DockerAudit {
 
   private async insert(rows: DockerAuditRecord[]): Promise<void> {
     if (rows.length === 0) return;
+    try {
+      await this.insertRows(rows);
+    } catch (err) {
+      // The store refused what it was given, not the connection (SQLSTATE classes 22 data, 23 integrity): one bad row
+      // must not hold up the log forever. Row by row; a row the store still refuses is kept in a form it takes.
+      if (!isDataError(err)) throw err;
+      for (const r of rows) {
+        await this.insertRows([r]).catch(async (e: unknown) => {
+          if (!isDataError(e)) throw e;
+          await this.insertRows([{ ...r, path: '', argv: null, reason: `the row as logged could not be stored: ${(e as Error).message.slice(0, 200)}` }]);
+        });
+      }
+    }
+  }
+
+  private async insertRows(rows: DockerAuditRecord[]): Promise<void> {
     const params: unknown[] = [];
     const tuples = rows.map((r) => {
       const base = params.length;
       for (const c of COLUMNS) {
         const v = r[c];
-        params.push(c === 'argv' ? (v == null ? null : JSON.stringify(v)) : (v ?? null));
+        params.push(c === 'argv' ? (v == null ? null : JSON.stringify((v as string[]).map(storable))) : typeof v === 'string' ? storable(v) : (v ?? null));
       }
       return '(' + COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ') + ')';
     });

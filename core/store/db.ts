@@ -25,3 +25,11 @@ export interface Db extends Queryable {
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/**
+ * The store refused what it was given (SQLSTATE class 22 data exception, 23 integrity violation), not the connection:
+ * the caller's input is at fault, and retrying the same statement cannot succeed.
+ */
+export function isDataError(err: unknown): boolean {
+  return /^2[23]/.test(String((err as { code?: unknown }).code ?? ''));
+}
