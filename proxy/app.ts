@@ -172,9 +172,11 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
       const r = timeout
         ? { status: 408, code: 'WGM_ERR_PROXY_PROTOCOL' as const, message: `request headers not received within ${config.headersTimeoutMs} ms` }
         : { status: 400, code: 'WGM_ERR_PROXY_PROTOCOL' as const, message: `malformed or unsupported HTTP (${code})` };
-      // A connection the client reset, or one that never sent a byte (a client's spare connection, dialled ahead and
-      // left idle until the header timeout), is not a call: closed, neither counted nor audited.
-      if (code === 'ECONNRESET' || (socket as Socket).bytesRead === 0) {
+      // Only what the HTTP parser refused (HPE_*, Node's ERR_HTTP_*) is a refused call. A socket error (the client
+      // reset the connection or stopped reading: ECONNRESET, EPIPE) or a connection that never sent a byte (a
+      // client's spare connection, dialled ahead and left idle until the header timeout) is not: closed, neither
+      // counted nor audited.
+      if (!/^(HPE_|ERR_HTTP_)/.test(code) || (socket as Socket).bytesRead === 0) {
         socket.destroy();
         return;
       }
