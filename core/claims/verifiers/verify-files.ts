@@ -58,6 +58,18 @@ function startEvidence(s: AtStart): Record<string, unknown> {
   return { present: s.present, via: s.via };
 }
 
+/** For a claim about a file that should exist now: the task, the path resolved and followed, or the verdict. */
+async function presentFile(ctx: VerifyContext, raw: unknown, verifier: string) {
+  const task = await ctx.task();
+  if (!hasTask(task)) return { done: verdict('UNVERIFIABLE', verifier, task.reason, { path: raw }) };
+  const r = await resolveOrReason(ctx, raw, verifier);
+  if ('done' in r) return { done: r.done! };
+  const found = await statFollow(ctx, r.abs);
+  const taskEv = { task_start: task.start.toISOString(), instruction_id: task.instructionId };
+  if (!found) return { done: verdict('FALSE', verifier, `${r.abs} does not exist in the worker's container`, { path: r.abs, exists: false, ...taskEv }) };
+  return { task, abs: r.abs, info: r.info, found, taskEv };
+}
+
 /** The task and its baseline for `paths`, or the UNVERIFIABLE verdict saying why there is none. */
 async function taskBaseline(ctx: VerifyContext, verifier: string, paths: string[], lead: string, ev: Record<string, unknown>) {
   const task = await ctx.task();
@@ -72,14 +84,9 @@ async function taskBaseline(ctx: VerifyContext, verifier: string, paths: string[
 // (a worker sets those at will: `touch` an old file and it looks new).
 export const verifyFileCreated: Verifier = async (params, ctx) => {
   const verifier = 'file.created';
-  const task = await ctx.task();
-  if (!hasTask(task)) return verdict('UNVERIFIABLE', verifier, task.reason, { path: params.path });
-  const r = await resolveOrReason(ctx, params.path, verifier);
-  if ('done' in r) return r.done!;
-  const { abs, info } = r;
-  const found = await statFollow(ctx, abs);
-  const taskEv = { task_start: task.start.toISOString(), instruction_id: task.instructionId };
-  if (!found) return verdict('FALSE', verifier, `${abs} does not exist in the worker's container`, { path: abs, exists: false, ...taskEv });
+  const f = await presentFile(ctx, params.path, verifier);
+  if ('done' in f) return f.done!;
+  const { abs, info, found, taskEv } = f;
   const ev: Record<string, unknown> = { ...statEvidence(abs, found.stat), ...(found.real !== abs ? { resolves_to: found.real } : {}), ...taskEv };
   const tb = await taskBaseline(ctx, verifier, lookupPaths(abs), `${abs} exists, but whether it existed when the task started cannot be told`, ev);
   if ('done' in tb) return tb.done!;
@@ -117,14 +124,9 @@ export const verifyFileCreated: Verifier = async (params, ctx) => {
 // content; there the mtime and the change list decide, as they did before baselines.
 export const verifyFileModified: Verifier = async (params, ctx) => {
   const verifier = 'file.modified';
-  const task = await ctx.task();
-  if (!hasTask(task)) return verdict('UNVERIFIABLE', verifier, task.reason, { path: params.path });
-  const r = await resolveOrReason(ctx, params.path, verifier);
-  if ('done' in r) return r.done!;
-  const { abs, info } = r;
-  const found = await statFollow(ctx, abs);
-  const taskEv = { task_start: task.start.toISOString(), instruction_id: task.instructionId };
-  if (!found) return verdict('FALSE', verifier, `${abs} does not exist in the worker's container`, { path: abs, exists: false, ...taskEv });
+  const f = await presentFile(ctx, params.path, verifier);
+  if ('done' in f) return f.done!;
+  const { task, abs, info, found, taskEv } = f;
   const real = found.real;
   const ev: Record<string, unknown> = { ...statEvidence(abs, found.stat), ...(real !== abs ? { resolves_to: real } : {}), ...taskEv };
   const tb = await taskBaseline(ctx, verifier, [...new Set([...lookupPaths(real), abs])], `${abs} exists, but what it held when the task started is not known`, ev);
