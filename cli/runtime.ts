@@ -41,3 +41,20 @@ export async function openRuntime(config: Config, name: string): Promise<Runtime
   return { config, log, metrics, db, bus, policy, dataDirLock };
 }
 
+
+/**
+ * On SIGINT/SIGTERM: run `closers` newest first, then close the bus and the store, release the data directory and
+ * exit 0. A closer that fails does not stop the others (the process is going away either way).
+ */
+export function stopOnSignals(rt: Runtime, closers: Array<() => unknown>): void {
+  const stop = async (signal: string) => {
+    rt.log.info({ signal }, 'shutting down');
+    for (const c of [...closers].reverse()) await Promise.resolve().then(c).catch(() => undefined);
+    await rt.bus.close().catch(() => undefined);
+    await rt.db.close().catch(() => undefined);
+    await rt.dataDirLock.release();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}

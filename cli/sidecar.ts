@@ -13,7 +13,7 @@ export async function runSidecar(config: Config): Promise<void> {
       variables: ['WINGMAN_SIDECAR_SOCKET'],
     });
   }
-  const { openRuntime } = await import('./runtime.js');
+  const { openRuntime, stopOnSignals } = await import('./runtime.js');
   const { openDocker } = await import('../core/docker/open-docker.js');
   const { buildSidecar } = await import('../sidecar/app.js');
   const { DockerodeWorkerContainer } = await import('../core/claims/dockerode-worker-container.js');
@@ -27,15 +27,5 @@ export async function runSidecar(config: Config): Promise<void> {
   rt.log.info({ port: config.sidecarPort, worker: config.worker, container: config.workerContainer }, 'sidecar listening on 127.0.0.1');
   const { startHeartbeat } = await import('../sidecar/heartbeat.js');
   const stopHeartbeat = startHeartbeat({ bus: rt.bus, log: rt.log, worker: config.worker!, container: config.workerContainer });
-  const stop = async (signal: string) => {
-    rt.log.info({ signal }, 'shutting down');
-    stopHeartbeat();
-    await app.close().catch(() => undefined);
-    await rt.bus.close().catch(() => undefined);
-    await rt.db.close().catch(() => undefined);
-    await rt.dataDirLock.release();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignals(rt, [() => app.close(), stopHeartbeat]);
 }

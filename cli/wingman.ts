@@ -50,7 +50,7 @@ function flag(args: string[], name: string): string | undefined {
 async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promise<void> {
   requireFor(config, command);
   // Heavy modules load only for the long-running commands, so ops commands start fast.
-  const { openRuntime } = await import('./runtime.js');
+  const { openRuntime, stopOnSignals } = await import('./runtime.js');
   // The data directory is locked first: a second process on it is refused before the apps are even loaded.
   const rt = await openRuntime(config, command);
   const { ensureApiToken } = await import('./api-token.js');
@@ -106,17 +106,7 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
       }) + '\n',
     );
   }
-  const stop = async (signal: string) => {
-    rt.log.info({ signal }, 'shutting down');
-    for (const c of closers.reverse()) await c().catch(() => undefined);
-    await lockMirror.close().catch(() => undefined);
-    await rt.bus.close().catch(() => undefined);
-    await rt.db.close().catch(() => undefined);
-    await rt.dataDirLock.release();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  stopOnSignals(rt, [() => lockMirror.close(), ...closers]);
   // Every Docker call goes to WINGMAN_UPSTREAM: say at start whether anything answers there. Not fatal (the
   // engine may start after us), but loud, with the path and the variable that sets it.
   const { pingEngine, engineUnreachable } = await import('../core/docker/ping-engine.js');
@@ -338,8 +328,9 @@ export function errorLine(err: unknown): string {
 }
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
-if (invokedDirectly) {
-  main(process.argv.slice(2)).then(
+/** Run the CLI as a process: its exit code, or one line saying what went wrong and what to do. */
+export function runMain(argv: string[]): void {
+  main(argv).then(
     (code) => {
       if (code >= 0) process.exitCode = code;
     },
@@ -349,3 +340,5 @@ if (invokedDirectly) {
     },
   );
 }
+
+if (invokedDirectly) runMain(process.argv.slice(2));

@@ -4,7 +4,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Bus } from '../bus/bus.js';
 import { wingmanError } from '../errors.js';
-import type { Db, Queryable } from '../store/db.js';
+import type { Db } from '../store/db.js';
+import { approvalEvent } from './approval-event.js';
 
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'consumed' | 'cancelled';
 
@@ -71,19 +72,10 @@ export class Approvals {
     private readonly bus: Bus,
   ) {}
 
-  private async event(q: Queryable, id: string, event: string, actor: string | null, opHash: string | null, detail: object = {}) {
-    await q.query(`INSERT INTO approval_events (approval_id, event, actor, op_hash, detail) VALUES ($1, $2, $3, $4, $5)`, [
-      id,
-      event,
-      actor,
-      opHash,
-      JSON.stringify(detail),
-    ]);
-  }
 
   async recordEvent(id: string, event: string, actor: string | null, detail: object = {}): Promise<void> {
     const a = await this.get(id);
-    await this.event(this.db, id, event, actor, a?.op_hash ?? null, detail);
+    await approvalEvent(this.db, id, event, actor, a?.op_hash ?? null, detail);
   }
 
   async request(req: ApprovalRequest): Promise<{ approval: Approval; token?: string }> {
@@ -127,7 +119,7 @@ export class Approvals {
         ],
       );
       const a = rows[0]!;
-      await this.event(tx, a.id, 'requested', req.worker, req.opHash, { rule: req.rule, summary: req.summary, source: req.source ?? 'proxy' });
+      await approvalEvent(tx, a.id, 'requested', req.worker, req.opHash, { rule: req.rule, summary: req.summary, source: req.source ?? 'proxy' });
       return a;
     });
     await this.publish('approval.requested', approval);
@@ -184,7 +176,7 @@ export class Approvals {
         [id, status, approvers, approvers.length > 1 && status === 'approved' ? approvers.join(' + ') : by, note ?? null],
       );
       const updated = upd.rows[0]!;
-      await this.event(tx, id, status === 'pending' ? 'partially_approved' : 'decided', by, a.op_hash, {
+      await approvalEvent(tx, id, status === 'pending' ? 'partially_approved' : 'decided', by, a.op_hash, {
         decision,
         note: note ?? null,
         ...detail,
@@ -211,7 +203,7 @@ export class Approvals {
           WHERE id = $1 AND status = 'approved' AND op_hash = $2 RETURNING ${COLS}`,
         [id, opHash],
       );
-      if (rows[0]) await this.event(tx, id, 'consumed', rows[0].worker, opHash);
+      if (rows[0]) await approvalEvent(tx, id, 'consumed', rows[0].worker, opHash);
       return rows[0];
     });
     return a;
@@ -227,7 +219,7 @@ export class Approvals {
       const a = rows[0];
       if (!a) return { ok: false, code: 'WGM_ERR_APPROVAL_NOT_FOUND' } as const;
       const refuse = async (code: Exclude<TokenCheck, { ok: true }>['code']) => {
-        await this.event(tx, a.id, 'refused', worker, opHash, { code });
+        await approvalEvent(tx, a.id, 'refused', worker, opHash, { code });
         return { ok: false, code, approval: a } as const;
       };
       if (a.status === 'consumed') return refuse('WGM_ERR_APPROVAL_USED');
@@ -238,7 +230,7 @@ export class Approvals {
         `UPDATE approvals SET status = 'consumed', consumed_at = now() WHERE id = $1 AND status = 'approved' RETURNING ${COLS}`,
         [a.id],
       );
-      await this.event(tx, a.id, 'consumed', worker, opHash, { via: 'token' });
+      await approvalEvent(tx, a.id, 'consumed', worker, opHash, { via: 'token' });
       return { ok: true, approval: upd.rows[0]! } as const;
     });
   }
@@ -275,7 +267,7 @@ export class Approvals {
           RETURNING ${COLS}`,
         [restartOf?.proxy ?? null, restartOf ? `${restartOf.proxy}#${restartOf.run}` : null],
       );
-      for (const a of rows) await this.event(tx, a.id, 'cancelled', 'wingman', a.op_hash, { why: 'the waiting call is gone (its proxy stopped)' });
+      for (const a of rows) await approvalEvent(tx, a.id, 'cancelled', 'wingman', a.op_hash, { why: 'the waiting call is gone (its proxy stopped)' });
       return rows;
     });
     for (const a of cancelled) await this.publish('approval.decided', a);
@@ -289,7 +281,7 @@ export class Approvals {
           WHERE id = $1 AND ${guard} RETURNING ${COLS}`,
         [id, status],
       );
-      if (rows[0]) await this.event(tx, id, status, 'wingman', rows[0].op_hash, detail);
+      if (rows[0]) await approvalEvent(tx, id, status, 'wingman', rows[0].op_hash, detail);
       return rows[0];
     });
     if (a) await this.publish('approval.decided', a);
@@ -303,7 +295,7 @@ export class Approvals {
         `UPDATE approvals SET status = 'expired', decided_at = now(), decided_by = 'wingman'
           WHERE status = 'pending' AND expires_at <= now() RETURNING ${COLS}`,
       );
-      for (const a of rows) await this.event(tx, a.id, 'expired', 'wingman', a.op_hash);
+      for (const a of rows) await approvalEvent(tx, a.id, 'expired', 'wingman', a.op_hash);
       return rows;
     });
     for (const a of expired) await this.publish('approval.decided', a);

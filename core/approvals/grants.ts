@@ -9,6 +9,7 @@ import type { Decision } from '../policy/decide.js';
 import { cleanHostPath, referencedHostPaths } from '../policy/escalation.js';
 import type { JVal } from '../policy/go-json.js';
 import type { Db, Queryable } from '../store/db.js';
+import { approvalEvent } from './approval-event.js';
 import { stableJson } from './operation.js';
 import type { Approval, Approvals, TokenCheck } from './approvals.js';
 import type { GrantScope } from './grant-scope.js';
@@ -72,15 +73,6 @@ export class Grants {
     private readonly approvals: Approvals,
   ) {}
 
-  private async event(q: Queryable, id: string, event: string, actor: string | null, opHash: string, detail: object): Promise<void> {
-    await q.query(`INSERT INTO approval_events (approval_id, event, actor, op_hash, detail) VALUES ($1, $2, $3, $4, $5)`, [
-      id,
-      event,
-      actor,
-      opHash,
-      JSON.stringify(detail),
-    ]);
-  }
 
   /** Ask for one approval for a whole command; the token (shown once) is usable only once approved. */
   async request(req: GrantRequest): Promise<{ approval: Approval; token: string }> {
@@ -163,7 +155,7 @@ export class Grants {
       if (!g) return { ok: false, code: 'WGM_ERR_APPROVAL_NOT_FOUND' } as const;
       const { g_worker: _w, scope, ttl_s: _t, closed_at, grant_expired, ...approval } = g;
       const refuse = async (code: Exclude<TokenCheck, { ok: true }>['code'], why: string) => {
-        await this.event(tx, g.id, 'refused', worker, g.op_hash, { via: 'grant', code, rule: call.rule, why });
+        await approvalEvent(tx, g.id, 'refused', worker, g.op_hash, { via: 'grant', code, rule: call.rule, why });
         return { ok: false, code, approval: approval as Approval } as const;
       };
       if (g.status === 'consumed' || closed_at) return refuse('WGM_ERR_APPROVAL_USED', 'grant spent or closed');
@@ -200,7 +192,7 @@ export class Grants {
         );
         out = rows[0]!;
       }
-      await this.event(tx, g.id, 'consumed', worker, g.op_hash, { via: 'grant', rule: call.rule, target: call.target ?? null, uses_left: r.uses, spent });
+      await approvalEvent(tx, g.id, 'consumed', worker, g.op_hash, { via: 'grant', rule: call.rule, target: call.target ?? null, uses_left: r.uses, spent });
       return { ok: true, approval: out } as const;
     });
   }
@@ -218,7 +210,7 @@ export class Grants {
       if (g.status === 'approved' && !g.closed_at) {
         await tx.query(`UPDATE grants SET closed_at = now() WHERE approval_id = $1`, [id]);
         await tx.query(`UPDATE approvals SET status = 'consumed', consumed_at = now() WHERE id = $1`, [id]);
-        await this.event(tx, id, 'closed', worker, g.op_hash, { via: 'grant', unused: g.scope });
+        await approvalEvent(tx, id, 'closed', worker, g.op_hash, { via: 'grant', unused: g.scope });
       }
       return { found: true as const, cancel: false };
     });

@@ -3,6 +3,7 @@
 // with XAUTOCLAIM), and XREAD from the stream's end for broadcast wake-ups. Blocking reads each get their own
 // connection so they never hold up publish/ack. Redis here may keep nothing on disk: after a restart the groups
 // are gone, and the loop recreates them (from the start of the new stream, so nothing published since is lost).
+import { answersWithin } from '../util/answers-within.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
 import { wingmanError } from '../errors.js';
@@ -198,20 +199,9 @@ export class RedisBus implements Bus {
 
   async ping(): Promise<boolean> {
     if (this.closed) return false;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      return await Promise.race([
-        this.cmd.ping().then(
-          (r) => r === 'PONG',
-          () => false,
-        ),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), this.pingTimeoutMs))),
-      ]);
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+    return answersWithin(async () => {
+      if ((await this.cmd.ping()) !== 'PONG') throw new Error('unexpected PING reply');
+    }, this.pingTimeoutMs);
   }
 
   async close(): Promise<void> {

@@ -92,45 +92,22 @@ export class Claims {
    * auditor died). Rows another auditor is taking right now are skipped, not waited for.
    */
   async lease(worker: string, consumer: string, limit: number, leaseMs: number): Promise<LeasedClaim[]> {
-    const { rows } = await this.db.query<LeasedClaim>(
-      `WITH picked AS (
-         SELECT claim_id FROM claim_queue
+    const picked = `SELECT claim_id FROM claim_queue
           WHERE worker = $1 AND status <> 'done' AND next_attempt_at <= now()
             AND (status = 'pending' OR lease_until < now())
           ORDER BY enqueued_at
           LIMIT $2
-          FOR UPDATE SKIP LOCKED
-       ), leased AS (
-         UPDATE claim_queue q
-            SET status = 'running', locked_by = $3, lease_until = now() + ($4::double precision * interval '1 millisecond'),
-                attempts = q.attempts + 1
-           FROM picked WHERE q.claim_id = picked.claim_id
-         RETURNING q.claim_id, q.attempts
-       )
-       SELECT ${CLAIM_COLUMNS}, leased.attempts FROM leased JOIN claims c ON c.id = leased.claim_id
-        ORDER BY c.logged_at`,
-      [worker, limit, consumer, leaseMs],
-    );
+          FOR UPDATE SKIP LOCKED`;
+    const { rows } = await this.db.query<LeasedClaim>(`${leaseSql(picked)} ORDER BY c.logged_at`, [worker, limit, consumer, leaseMs]);
     return rows;
   }
 
   /** Take one given claim if it is due (a synchronous /verify); undefined when another auditor holds it or it is done. */
   async leaseOne(claimId: string, worker: string, consumer: string, leaseMs: number): Promise<LeasedClaim | undefined> {
-    const { rows } = await this.db.query<LeasedClaim>(
-      `WITH picked AS (
-         SELECT claim_id FROM claim_queue
+    const picked = `SELECT claim_id FROM claim_queue
           WHERE claim_id = $1 AND worker = $2 AND status <> 'done' AND (status = 'pending' OR lease_until < now())
-          FOR UPDATE SKIP LOCKED
-       ), leased AS (
-         UPDATE claim_queue q
-            SET status = 'running', locked_by = $3, lease_until = now() + ($4::double precision * interval '1 millisecond'),
-                attempts = q.attempts + 1
-           FROM picked WHERE q.claim_id = picked.claim_id
-         RETURNING q.claim_id, q.attempts
-       )
-       SELECT ${CLAIM_COLUMNS}, leased.attempts FROM leased JOIN claims c ON c.id = leased.claim_id`,
-      [claimId, worker, consumer, leaseMs],
-    );
+          FOR UPDATE SKIP LOCKED`;
+    const { rows } = await this.db.query<LeasedClaim>(leaseSql(picked), [claimId, worker, consumer, leaseMs]);
     return rows[0];
   }
 
@@ -192,4 +169,16 @@ export class Claims {
     );
     return Number(rows[0]?.n ?? 0);
   }
+}
+
+/** Lease the queue rows `picked` selects to consumer $3 for $4 ms, returning each claim with its attempt count. */
+function leaseSql(picked: string): string {
+  return `WITH picked AS (${picked}), leased AS (
+         UPDATE claim_queue q
+            SET status = 'running', locked_by = $3, lease_until = now() + ($4::double precision * interval '1 millisecond'),
+                attempts = q.attempts + 1
+           FROM picked WHERE q.claim_id = picked.claim_id
+         RETURNING q.claim_id, q.attempts
+       )
+       SELECT ${CLAIM_COLUMNS}, leased.attempts FROM leased JOIN claims c ON c.id = leased.claim_id`;
 }

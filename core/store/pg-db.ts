@@ -1,6 +1,7 @@
 // Db over a `pg` Pool (a real Postgres server). Connection-level failures become WGM_ERR_STORE_UNAVAILABLE so
 // callers can fail closed on one code; SQL errors (constraint violations, the append-only trigger, ...) pass
 // through untouched with their SQLSTATE in `.code`, because repositories branch on those.
+import { answersWithin } from '../util/answers-within.js';
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import { isWingmanError, wingmanError } from '../errors.js';
@@ -174,21 +175,7 @@ export class PgDb implements Db {
 
   async ping(): Promise<boolean> {
     if (this.closed) return false;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const answered = this.pool.query('SELECT 1').then(
-        () => true,
-        () => false,
-      );
-      const timedOut = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), this.pingTimeoutMs);
-      });
-      return await Promise.race([answered, timedOut]);
-    } catch {
-      return false;
-    } finally {
-      clearTimeout(timer);
-    }
+    return answersWithin(() => this.pool.query('SELECT 1'), this.pingTimeoutMs);
   }
 
   async close(): Promise<void> {

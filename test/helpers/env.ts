@@ -96,3 +96,24 @@ export async function dockerOk(args: string[], opts: DockerOptions = {}): Promis
   if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
   return r.stdout.trim();
 }
+
+/** A container's State.Status, or 'absent' when the engine does not know it. */
+export async function containerStatus(name: string): Promise<string> {
+  const r = await docker(['inspect', '-f', '{{.State.Status}}', name]);
+  return r.code === 0 ? r.stdout.trim() : 'absent';
+}
+
+/** Remove every key under `prefix:` in the Redis at `url` (best effort: a test's leftovers, never another's). */
+export async function dropRedisPrefix(prefix: string, url = testEnv().redisUrl): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await r.connect();
+    const keys = await r.keys(`${prefix}:*`);
+    if (keys.length) await r.del(...keys);
+  } catch {
+    /* best effort */
+  } finally {
+    r.disconnect();
+  }
+}

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { buildControl, type ControlApp } from '../../control/app.js';
 import type { Bus } from '../../core/bus/bus.js';
 import { MemoryBus } from '../../core/bus/memory-bus.js';
@@ -20,7 +19,7 @@ import { migrate, defaultMigrationsDir } from '../../core/store/migrate.js';
 import { PgDb } from '../../core/store/pg-db.js';
 import { buildProxy, type ProxyApp } from '../../proxy/app.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-import { testEnv, type DockerResult } from './env.js';
+import { dropRedisPrefix, testEnv, type DockerResult } from './env.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -153,16 +152,7 @@ export async function startWingman(opts: WingmanOptions = {}): Promise<Wingman> 
     async close() {
       await stopApps();
       if (opts.bus !== 'memory') {
-        const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-        try {
-          await r.connect();
-          const keys = await r.keys(`${prefix}:*`);
-          if (keys.length) await r.del(...keys);
-        } catch {
-          /* best effort */
-        } finally {
-          r.disconnect();
-        }
+        await dropRedisPrefix(prefix, redisUrl);
       }
       if (!opts.database) await database.drop().catch(() => undefined);
       if (!opts.dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { docker, dockerOk, testName, TEST_IMAGE } from '../helpers/env.js';
+import { containerStatus, docker, dockerOk, testName, TEST_IMAGE } from '../helpers/env.js';
 import { startWingman, type Wingman } from '../helpers/wingman.js';
 
 let w: Wingman;
@@ -22,10 +22,7 @@ t.teardown(async () => {
   await w.close();
 });
 
-async function running(name: string): Promise<string> {
-  const r = await docker(['inspect', '-f', '{{.State.Status}}', name]);
-  return r.code === 0 ? r.stdout.trim() : 'absent';
-}
+const running = containerStatus;
 
 async function startContainer(tag: string): Promise<string> {
   const name = testName(tag);

@@ -19,7 +19,7 @@ import { buildProxy, type ProxyApp } from '../../proxy/app.js';
 import { EMPTY_POLICY } from '../../core/policy/policy-file.js';
 import { Workers } from '../../core/workers/workers.js';
 import { MemoryLockMirror } from '../../core/lockdown/lock-mirror.js';
-import { docker, dockerOk, dockerSocketPath, testEnv, testLabels, testName, TEST_IMAGE, type DockerResult } from '../helpers/env.js';
+import { docker, dockerOk, dockerSocketPath, dropRedisPrefix, testEnv, testLabels, testName, TEST_IMAGE, type DockerResult } from '../helpers/env.js';
 
 export interface WorkerBox {
   name: string;
@@ -172,18 +172,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
   };
 }
 
-export async function dropRedisPrefix(prefix: string): Promise<void> {
-  const r = new Redis(testEnv().redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await r.connect();
-    const keys = await r.keys(`${prefix}:*`);
-    if (keys.length) await r.del(...keys);
-  } catch {
-    /* best effort */
-  } finally {
-    r.disconnect();
-  }
-}
+export { dropRedisPrefix };
 
 export const SECTIONS = {
   DELIVERABLES: 'A file /work/out/app.txt holding the build output, and the test script /work/test.sh next to it.',

@@ -4,7 +4,7 @@ import t from 'tap';
 import type { Approval } from '../../core/approvals/approvals.js';
 import { TRUNCATION_MARKER, utc } from '../../core/telegram/message-text.js';
 import { createTestDatabase } from '../helpers/db.js';
-import { docker, dockerOk, testName, TEST_IMAGE } from '../helpers/env.js';
+import { containerStatus, docker, dockerOk, testName, TEST_IMAGE } from '../helpers/env.js';
 import { FakeBotApi, type FakeMessage } from '../helpers/fake-bot-api.js';
 import { startWingman, type Wingman } from '../helpers/wingman.js';
 
@@ -27,10 +27,7 @@ t.teardown(async () => {
   await fake.close();
 });
 
-async function running(name: string): Promise<string> {
-  const r = await docker(['inspect', '-f', '{{.State.Status}}', name]);
-  return r.code === 0 ? r.stdout.trim() : 'absent';
-}
+const running = containerStatus;
 
 async function startContainer(tag: string): Promise<string> {
   const name = testName(tag);
