@@ -2,7 +2,7 @@
 // focused and skipped tests, and the base score from the evidence of testing.
 import t from 'tap';
 import { buildProject } from '../../validation/project.js';
-import { parseTestResults } from '../../validation/test-results.js';
+import { parseTestResults } from '../../core/test-results/parse-test-results.js';
 import { TEST_BASE, validateTests, type TestOptions } from '../../validation/test-validator.js';
 import type { SourceFile } from '../../validation/types.js';
 
