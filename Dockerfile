@@ -9,6 +9,7 @@ COPY core core
 COPY proxy proxy
 COPY control control
 COPY sidecar sidecar
+COPY validation validation
 COPY cli cli
 COPY bench bench
 COPY console console

@@ -3,8 +3,8 @@
 // one batch call, and p50/p99/max per file for one call per file (what a sidecar pays for a single-file check).
 // Run: npm run bench -- validate   or   node --import @tapjs/typescript/import bench/validate.ts [targetBytes]
 import { performance } from 'node:perf_hooks';
-import { validateOutput } from '../core/validation/index.js';
-import type { SourceFile } from '../core/validation/types.js';
+import { validateOutput } from '../validation/index.js';
+import type { SourceFile } from '../validation/types.js';
 
 const MB = 1024 * 1024;
 const target = Number(process.argv[2] ?? MB);

@@ -4,9 +4,9 @@ import { execFile } from 'node:child_process';
 import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { posix, relative, resolve, sep } from 'node:path';
 import { isWingmanError } from '../core/errors.js';
-import { describeFinding } from '../core/validation/composite.js';
-import { LIMITS, validateOutput } from '../core/validation/validate-output.js';
-import type { Decision, ValidationInput, ValidationResult } from '../core/validation/types.js';
+import { describeFinding } from '../validation/composite.js';
+import { LIMITS, validateOutput } from '../validation/validate-output.js';
+import type { Decision, ValidationInput, ValidationResult } from '../validation/types.js';
 
 export interface ValidateCliIo {
   stdout: { write(s: string): unknown };

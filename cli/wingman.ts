@@ -54,8 +54,6 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   // The data directory is locked first: a second process on it is refused before the apps are even loaded.
   const rt = await openRuntime(config, command);
   const { ensureApiToken } = await import('./api-token.js');
-  const { buildControl } = await import('../control/app.js');
-  const { buildProxy } = await import('../proxy/app.js');
   // Under `wingman up` control and proxy share one lockdown mirror (in memory unless REDIS_URL is set).
   const { openLockMirror } = await import('../core/lockdown/lock-mirror.js');
   const lockMirror = openLockMirror(config, config.redisPrefix, rt.db, rt.log);
@@ -64,6 +62,9 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   let workerNames: readonly string[] = [];
   if (command === 'up' || command === 'control') {
     const { token, file } = ensureApiToken(config);
+    // Each app loads only when this process runs it: a standalone proxy never loads control (nor, through it, the
+    // output validators and their parsers).
+    const { buildControl } = await import('../control/app.js');
     const control = await buildControl({ ...rt, apiToken: token, lockMirror });
     await control.server.listen({ host: config.host, port: config.port });
     rt.log.info({ port: config.port, tokenFile: file, console: `http://${config.host}:${config.port}/` }, 'control API and console listening');
@@ -71,6 +72,7 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
     tokenFile = file;
   }
   if (command === 'up' || command === 'proxy') {
+    const { buildProxy } = await import('../proxy/app.js');
     const proxy = await buildProxy({ ...rt, lockMirror });
     rt.log.info({ socketDir: config.socketDir, workers: proxy.workers() }, 'proxy ready');
     closers.push(() => proxy.close());

@@ -27,8 +27,7 @@ import { registerOwnershipRoutes } from './ownership-routes.js';
 import { Ownership } from '../core/ownership/ownership.js';
 import { DockerodeWorkerContainer } from '../core/claims/dockerode-worker-container.js';
 import { Instructions } from '../core/instructions/instructions.js';
-import { OutputValidations } from '../core/validation/output-validations.js';
-import { registerValidationRoute, testProcessFrom } from '../core/validation/validation-route.js';
+import { registerValidationRoute, testProcessFrom } from '../validation/validation-route.js';
 import { Watcher } from './watcher.js';
 import { Lockdowns } from '../core/lockdown/lockdowns.js';
 import { openLockMirror, type LockMirror } from '../core/lockdown/lock-mirror.js';
@@ -255,7 +254,7 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
   registerOwnershipRoutes(server, { docker, workers, ownership, configured: config.workers });
   registerValidationRoute(server, {
     source: 'api',
-    validations: new OutputValidations(db, bus, approvals, config.approvalTimeoutS, metrics),
+    service: { db, bus, approvals, approvalTtlS: config.approvalTimeoutS, metrics },
     resolve: async (name) => {
       if (!name) return { worker: null };
       const w = await workers.get(name);

@@ -2,6 +2,7 @@
 // `npm run build`: compile the TypeScript (dist/), type-check the console and build it with Vite (dist/console, served
 // by the control API at GET /). npm start, npm test and the Dockerfile all build through here.
 import { spawnSync } from 'node:child_process';
+import { cpSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,3 +20,5 @@ for (const [cmd, args] of steps) {
     process.exit(r.status || 1);
   }
 }
+// The output validators read their package lists at run time, next to the compiled files (validation/package-lists.ts).
+cpSync(path.join(root, 'validation/data'), path.join(root, 'dist/validation/data'), { recursive: true });

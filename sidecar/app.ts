@@ -27,8 +27,7 @@ import { registerClaimRoutes } from './claim-routes.js';
 import { sidecarErrorHandler } from './errors.js';
 import { registerExecutedRoute } from './executed-route.js';
 import { Approvals } from '../core/approvals/approvals.js';
-import { OutputValidations } from '../core/validation/output-validations.js';
-import { registerValidationRoute, testProcessFrom } from '../core/validation/validation-route.js';
+import { registerValidationRoute, testProcessFrom } from '../validation/validation-route.js';
 
 export interface SidecarOptions {
   config: Config;
@@ -127,7 +126,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
   registerExecutedRoute(server, { worker, config, instructions, audit });
   registerValidationRoute(server, {
     source: 'sidecar',
-    validations: new OutputValidations(db, bus, new Approvals(db, bus), config.approvalTimeoutS, metrics),
+    service: { db, bus, approvals: new Approvals(db, bus), approvalTtlS: config.approvalTimeoutS, metrics },
     // The worker is always the sidecar's own; a body that names one is refused rather than silently ignored.
     resolve: async (requested) => {
       if (requested !== undefined) throw wingmanError('WGM_ERR_VALIDATION_INVALID', 'the sidecar validates for its own worker: leave out "worker"');

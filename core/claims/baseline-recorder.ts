@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { compareWalkOrder, scanTree, type TreeEntry } from './scan-tree.js';
 import { CHANGE_LETTER, type BaselineRoot, type BaselineStatus, type ChangeLetter, type NewBaseline, type TaskBaselines, type TestFileRecord, type TestRun } from './task-baselines.js';
-import { parseTestCounts } from './test-counts.js';
+import { parseTestCounts } from '../test-results/parse-test-counts.js';
 import { testFiles } from './test-files.js';
 import type { ContainerInfo, WorkerContainer } from './worker-container.js';
 

@@ -2,6 +2,8 @@
 // parsed commands (core/gate/shell-parse.ts produces them); the gate decides which parts of an instruction are
 // runnable. Matching parsed argv rather than substrings is what lets `echo "rm -rf /"`, `git push --force-with-lease`
 // and `sudo env X=1 rm -rf "$DIR"` be judged by what they do.
+import { classifyShell } from './shell-classify.js';
+import { GLOBAL_VALUES } from './shell-rules.js';
 
 /** One simple command after wrappers (sudo, env, nohup, time, command, exec, nice, timeout, xargs…) are stripped. */
 export interface CommandInvocation {
@@ -138,7 +140,8 @@ function isDangerousRm(cmd: CommandInvocation): boolean {
 
 // ---- docker ----
 
-const DOCKER_GLOBAL_VALUE_OPTS = new Set(['-H', '--host', '-c', '--context', '--config', '-l', '--log-level', '--tlscacert', '--tlscert', '--tlskey']);
+// The docker CLI's own options that take a value: the shell table's (shell-rules.ts), not a list of the gate's.
+const DOCKER_GLOBAL_VALUE_OPTS: ReadonlySet<string> = new Set(GLOBAL_VALUES);
 
 /** The docker CLI's subcommand words and global options (`-H x`, `--context x`…). */
 export function dockerCommand(argv: readonly string[]): { globals: string[][]; words: string[] } | null {
@@ -159,11 +162,11 @@ export function dockerCommand(argv: readonly string[]): { globals: string[][]; w
   return { globals, words: argv.slice(i) };
 }
 
+/** The docker command as the shell wrapper's table classifies it (core/policy/shell-classify.ts). */
 function isDockerPrune(cmd: CommandInvocation): boolean {
-  const d = dockerCommand(cmd.argv);
-  if (!d) return false;
-  const [a, b] = d.words;
-  return (a === 'system' || a === 'volume') && b === 'prune';
+  if (base(cmd.argv[0]) !== 'docker') return false;
+  const { id } = classifyShell(cmd.argv.slice(1));
+  return id === 'system-prune' || id === 'volume-prune';
 }
 
 // ---- misc destructive ----

@@ -1,6 +1,6 @@
 // Test counts from each runner's output; unknown output gives undefined (the exit code decides alone).
 import t from 'tap';
-import { parseTestCounts } from '../../core/claims/test-counts.js';
+import { parseTestCounts } from '../../core/test-results/parse-test-counts.js';
 
 const ROWS: [string, string, { passed: number; failed: number } | undefined][] = [
   ['node-tap summary', 'ok 1 - a\n# { total: 12, pass: 11, fail: 1 }\n', { passed: 11, failed: 1 }],

@@ -1,8 +1,8 @@
 // The composite: weights, penalties, the decision table at its boundaries (29/30/69/70), and the hard rule that a
 // blocking finding rejects whatever the score.
 import t from 'tap';
-import { APPROVE_AT, composeOutcomes, compositeScore, decide, PENALTIES, validatorScore, WEIGHTS } from '../../core/validation/composite.js';
-import { VALIDATORS, type Finding, type Severity, type ValidatorName, type ValidatorOutcome } from '../../core/validation/types.js';
+import { APPROVE_AT, composeOutcomes, compositeScore, decide, PENALTIES, validatorScore, WEIGHTS } from '../../validation/composite.js';
+import { VALIDATORS, type Finding, type Severity, type ValidatorName, type ValidatorOutcome } from '../../validation/types.js';
 
 t.test('weights sum to 100 and penalties are ordered by severity', async (t) => {
   t.equal(Object.values(WEIGHTS).reduce((a, b) => a + b, 0), 100);

@@ -3,8 +3,8 @@
 // where decide() puts them; the regressions of the original (all tests failing, hallucinated import without tests,
 // missing dependency plus failing tests, a MEDIUM alone, a missing file) stay fixed. No result carries a secret.
 import t from 'tap';
-import { validateOutput } from '../../core/validation/validate-output.js';
-import type { Decision, SourceFile, ValidationInput } from '../../core/validation/types.js';
+import { validateOutput } from '../../validation/validate-output.js';
+import type { Decision, SourceFile, ValidationInput } from '../../validation/types.js';
 import { FAKE_AWS_ID, FAKE_GITHUB_TOKEN, FAKE_PASSWORD, j } from './fixtures/helpers.js';
 
 interface Project {

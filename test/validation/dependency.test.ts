@@ -1,11 +1,11 @@
 // Dependency validator: import resolution (relative, built-in, declared, optional, aliases, Python import names),
 // manifest parsing (package.json, requirements, pyproject [project] and Poetry), typosquats, denylist, pinning.
 import t from 'tap';
-import { typosquatTarget, validateDependencies } from '../../core/validation/dependency-validator.js';
-import { editDistance } from '../../core/validation/edit-distance.js';
-import { classifyNpmSpec, parsePep508, parsePyproject, parseRequirements, pyRangeBounded } from '../../core/validation/manifests.js';
-import { buildProject } from '../../core/validation/project.js';
-import type { Finding, SourceFile } from '../../core/validation/types.js';
+import { typosquatTarget, validateDependencies } from '../../validation/dependency-validator.js';
+import { editDistance } from '../../validation/edit-distance.js';
+import { classifyNpmSpec, parsePep508, parsePyproject, parseRequirements, pyRangeBounded } from '../../validation/manifests.js';
+import { buildProject } from '../../validation/project.js';
+import type { Finding, SourceFile } from '../../validation/types.js';
 
 async function deps(files: SourceFile[], extra: { fileExists?: (p: string) => Promise<boolean>; readFile?: (p: string) => Promise<string> } = {}): Promise<Finding[]> {
   const p = await buildProject(files, extra);

@@ -1,8 +1,8 @@
 // Every row of SECURITY_RULES has a sample that fires (at the stated line) and a near miss that does not: the same
 // words in a comment or a string fixture, the safe form of the call, or a lookalike method.
 import t from 'tap';
-import { SECURITY_RULES } from '../../core/validation/security-rules.js';
-import type { SourceFile } from '../../core/validation/types.js';
+import { SECURITY_RULES } from '../../validation/security-rules.js';
+import type { SourceFile } from '../../validation/types.js';
 import { securityFindings } from './fixtures/helpers.js';
 
 interface Case {

@@ -1,9 +1,9 @@
 // Syntax validator: each language's error is HIGH, blocking, and names file, line and column; valid files of the
 // same language (including constructs that trip weaker parsers) produce nothing.
 import t from 'tap';
-import { buildProject } from '../../core/validation/project.js';
-import { validateSyntax } from '../../core/validation/syntax-validator.js';
-import type { Finding, SourceFile } from '../../core/validation/types.js';
+import { buildProject } from '../../validation/project.js';
+import { validateSyntax } from '../../validation/syntax-validator.js';
+import type { Finding, SourceFile } from '../../validation/types.js';
 
 async function syntax(files: SourceFile[], unreadable: { path: string; reason: string }[] = []): Promise<Finding[]> {
   const p = await buildProject(files, { unreadable });

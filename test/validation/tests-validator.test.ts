@@ -1,10 +1,10 @@
 // Test validator: result parsing (TAP, JUnit XML, runner summary lines), the runTests callback, expected counts,
 // focused and skipped tests, and the base score from the evidence of testing.
 import t from 'tap';
-import { buildProject } from '../../core/validation/project.js';
-import { parseTestResults } from '../../core/validation/test-results.js';
-import { TEST_BASE, validateTests, type TestOptions } from '../../core/validation/test-validator.js';
-import type { SourceFile } from '../../core/validation/types.js';
+import { buildProject } from '../../validation/project.js';
+import { parseTestResults } from '../../core/test-results/parse-test-results.js';
+import { TEST_BASE, validateTests, type TestOptions } from '../../validation/test-validator.js';
+import type { SourceFile } from '../../validation/types.js';
 
 async function tests(files: SourceFile[], opts: TestOptions = {}) {
   const p = await buildProject(files);

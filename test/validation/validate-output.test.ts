@@ -2,8 +2,8 @@
 // caller's reader only, oversized and binary files, and the final scrub that keeps every secret out of the result.
 import t from 'tap';
 import { isWingmanError } from '../../core/errors.js';
-import { LIMITS, validateOutput } from '../../core/validation/validate-output.js';
-import type { ValidationInput } from '../../core/validation/types.js';
+import { LIMITS, validateOutput } from '../../validation/validate-output.js';
+import type { ValidationInput } from '../../validation/types.js';
 import { FAKE_AWS_ID, FAKE_GITHUB_TOKEN, j, noSecrets } from './fixtures/helpers.js';
 
 t.test('malformed input is a WGM_ERR_VALIDATION_INVALID error, never a crash', async (t) => {

@@ -4,7 +4,7 @@
 // leaves the claim unverifiable. A passing re-run is then held to the task's baseline: the test files as they were
 // when the task started (unchanged unless DELIVERABLES ask for tests), no skip/only markers added, no fewer tests.
 import { redactSecretsSync } from '../../secrets/index.js';
-import { parseTestCounts } from '../test-counts.js';
+import { parseTestCounts } from '../../test-results/parse-test-counts.js';
 import { testFiles } from '../test-files.js';
 import { hasBaseline, hasTask, verdict, type Verifier, type VerifyContext } from './verify-context.js';
 

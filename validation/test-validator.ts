@@ -7,7 +7,7 @@ import ts from 'typescript';
 import { jsCalls } from './js-analysis.js';
 import { isCodeLanguage, isJsLike, isTestPath } from './languages.js';
 import type { Project, ProjectFile } from './project.js';
-import { parseTestResults } from './test-results.js';
+import { parseTestResults } from '../core/test-results/parse-test-results.js';
 import { nodesOfType } from './python-analysis.js';
 import { isBlockingSeverity, type Finding, type RunTestsResult, type Severity, type TestRunSummary, type ValidatorOutcome } from './types.js';
 

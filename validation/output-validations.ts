@@ -3,28 +3,15 @@
 // store the result, publish `validation.decided`, and open an approval for MANUAL_REVIEW so it reaches a human
 // (Telegram) like any other approval. Bad requests are WGM_ERR_VALIDATION_INVALID (400).
 import { createHash } from 'node:crypto';
-import type { Approvals } from '../approvals/approvals.js';
-import type { Bus } from '../bus/bus.js';
-import type { WorkerContainer } from '../claims/worker-container.js';
-import { wingmanError } from '../errors.js';
-import type { Metrics } from '../metrics.js';
-import type { Db } from '../store/db.js';
+import type { Approvals } from '../core/approvals/approvals.js';
+import type { Bus } from '../core/bus/bus.js';
+import type { WorkerContainer } from '../core/claims/worker-container.js';
+import { wingmanError } from '../core/errors.js';
+import type { Metrics } from '../core/metrics.js';
+import type { Db } from '../core/store/db.js';
 import { validateOutput } from './validate-output.js';
 import type { ValidationInput, ValidationResult } from './types.js';
-
-export interface ValidationRequest {
-  files?: Array<{ path: string; content: string }>;
-  paths?: string[];
-  instruction_id?: string;
-  test_results?: string;
-  expected_total?: number;
-  run_tests?: boolean;
-}
-
-/** The instruction whose TEST_PROCESS `run_tests` re-runs. */
-export interface TestProcessSource {
-  testProcess(worker: string, instructionId?: string): Promise<string | undefined>;
-}
+import type { TestProcessSource, ValidationRequest } from './validation-request.js';
 
 export interface ValidationRecord extends ValidationResult {
   validation_id: string;
@@ -32,29 +19,6 @@ export interface ValidationRecord extends ValidationResult {
 }
 
 const MAX_READ = 2 * 1024 * 1024;
-
-export const VALIDATION_BODY_SCHEMA = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    worker: { type: 'string', minLength: 1, maxLength: 63 },
-    files: {
-      type: 'array',
-      maxItems: 2000,
-      items: {
-        type: 'object',
-        required: ['path', 'content'],
-        additionalProperties: false,
-        properties: { path: { type: 'string', minLength: 1, maxLength: 1024 }, content: { type: 'string' } },
-      },
-    },
-    paths: { type: 'array', maxItems: 2000, items: { type: 'string', minLength: 1, maxLength: 1024 } },
-    instruction_id: { type: 'string', format: 'uuid' },
-    test_results: { type: 'string', maxLength: 5 * 1024 * 1024 },
-    expected_total: { type: 'integer', minimum: 0 },
-    run_tests: { type: 'boolean' },
-  },
-} as const;
 
 export class OutputValidations {
   constructor(

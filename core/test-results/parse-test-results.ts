@@ -1,8 +1,10 @@
-// Test results in the formats runners print: TAP (tap-parser, the TAP project's own parser), JUnit XML
-// (fast-xml-parser; testcases are counted, not the suite attributes, which runners fill in inconsistently), and
-// failing that a runner's closing summary line (pytest, jest, vitest, mocha, and the plain "N passed, N failed").
+// Test results handed to output validation, in the formats runners print: TAP (tap-parser, the TAP project's own
+// parser), JUnit XML (fast-xml-parser; testcases are counted, not the suite attributes, which runners fill in
+// inconsistently), and failing that a runner's closing summary (runner-summary.ts, the same patterns the claims'
+// test counts read).
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { Parser as TapParser } from 'tap-parser';
+import { plainOutput, runnerSummary } from './runner-summary.js';
 
 export interface ParsedTestResults {
   format: 'tap' | 'junit' | 'summary-line';
@@ -99,21 +101,9 @@ function parseJunit(text: string): ParsedTestResults {
 }
 
 function parseSummaryLine(text: string): ParsedTestResults | null {
-  const tail = text.split(/\r?\n/).slice(-40).join('\n');
-  const last = (re: RegExp): number | null => {
-    let v: number | null = null;
-    for (const m of tail.matchAll(re)) v = Number(m[1]);
-    return v;
-  };
-  const passed = last(/(\d+)\s+(?:passed|passing|pass)\b/gi);
-  const failed = last(/(\d+)\s+(?:failed|failing|fail|failures?|errors?)\b/gi);
-  const skipped = last(/(\d+)\s+(?:skipped|pending|skip|todo|xfailed)\b/gi);
-  const totalStated = last(/(\d+)\s+total\b/gi);
-  if (passed === null && failed === null) return null;
-  const p = passed ?? 0;
-  const f = failed ?? 0;
-  const s = skipped ?? 0;
-  return { format: 'summary-line', total: totalStated ?? p + f + s, passed: p, failed: f, skipped: s, problems: [] };
+  const s = runnerSummary(plainOutput(text));
+  if (!s) return null;
+  return { format: 'summary-line', total: s.total ?? s.passed + s.failed + s.skipped, passed: s.passed, failed: s.failed, skipped: s.skipped, problems: [] };
 }
 
 export async function parseTestResults(text: string): Promise<TestResultsParse> {

@@ -9,12 +9,18 @@ import ts from 'typescript';
 import { editDistance } from './edit-distance.js';
 import { jsImports } from './js-analysis.js';
 import { isJsLike, isTestPath } from './languages.js';
-import { MALICIOUS_PACKAGES, PYTHON_ALWAYS_AVAILABLE, PYTHON_IMPORT_TO_DIST, type MaliciousPackage } from './known-packages.js';
 import { normalizePyName, parseManifest, type DeclaredDependency, type Ecosystem, type Manifest } from './manifests.js';
-import { POPULAR_NPM, POPULAR_PYPI } from './popular-packages.js';
+import {
+  MALICIOUS_PACKAGES,
+  POPULAR_NPM,
+  POPULAR_PYPI,
+  PYTHON_ALWAYS_AVAILABLE,
+  PYTHON_IMPORT_TO_DIST,
+  PYTHON_STDLIB,
+  type MaliciousPackage,
+} from './package-lists.js';
 import type { Project, ProjectFile } from './project.js';
 import { pyImports } from './python-analysis.js';
-import { PYTHON_STDLIB } from './python-stdlib.js';
 import { isBlockingSeverity, type Finding, type Severity, type ValidatorOutcome } from './types.js';
 
 /** The most popular names are what typosquatters imitate. */

@@ -5,7 +5,7 @@ export { validateSyntax } from './syntax-validator.js';
 export { validateSecurity } from './security-validator.js';
 export { validateDependencies, typosquatTarget, maliciousEntry } from './dependency-validator.js';
 export { validateTests, TEST_BASE } from './test-validator.js';
-export { parseTestResults } from './test-results.js';
+export { parseTestResults } from '../core/test-results/parse-test-results.js';
 export { buildProject } from './project.js';
 export { SECURITY_RULES } from './security-rules.js';
 export * from './types.js';

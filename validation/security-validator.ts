@@ -4,7 +4,7 @@ import { posix } from 'node:path';
 import { DockerfileParser, type From, type Instruction } from 'dockerfile-ast';
 import ts from 'typescript';
 import YAML, { isMap, isPair, isScalar, isSeq, type Node as YamlNode } from 'yaml';
-import { scanSecrets as defaultScanSecrets, type SecretFinding } from '../secrets/index.js';
+import { scanSecrets as defaultScanSecrets, type SecretFinding } from '../core/secrets/index.js';
 import { constStrings, jsCalls, jsNodes, literalValue, nodePosition, type CallSite } from './js-analysis.js';
 import { isJsLike, isShellLike } from './languages.js';
 import { lineCol, type Project, type ProjectFile } from './project.js';

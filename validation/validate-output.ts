@@ -1,8 +1,8 @@
 // validateOutput: the library entry the sidecar, the control API and the CLI call. It reads the listed paths through
 // the caller's reader (never its own disk by default), parses every file once, runs the four validators, composes the
 // decision, and makes sure no secret from the input survives into the result.
-import { wingmanError } from '../errors.js';
-import { redactSecrets, scanSecrets as defaultScanSecrets, type SecretFinding } from '../secrets/index.js';
+import { wingmanError } from '../core/errors.js';
+import { redactSecrets, scanSecrets as defaultScanSecrets, type SecretFinding } from '../core/secrets/index.js';
 import { composeOutcomes, describeFinding } from './composite.js';
 import { validateDependencies } from './dependency-validator.js';
 import { buildProject, normalizePath, type UnreadableFile } from './project.js';
