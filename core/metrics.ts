@@ -11,6 +11,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     health: new Gauge({ name: 'wingman_health_status', help: '1 when every dependency answers, else 0', registers: r }),
     storeUp: new Gauge({ name: 'wingman_database_connected', help: '1 when the store answers', registers: r }),
     busUp: new Gauge({ name: 'wingman_bus_connected', help: '1 when the event bus answers', registers: r }),
+    busEventsDropped: new Counter({
+      name: 'wingman_bus_events_dropped_total',
+      help: 'bus entries whose payload did not fit their topic (dropped at the edge, by topic)',
+      labelNames: ['topic'] as const,
+      registers: r,
+    }),
     startTime: new Gauge({ name: 'wingman_start_time_seconds', help: 'process start, unix seconds', registers: r }),
     proxyRequests: new Counter({
       name: 'wingman_proxy_requests_total',
