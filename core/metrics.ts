@@ -38,6 +38,18 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       registers: r,
     }),
     approvalsPending: new Gauge({ name: 'wingman_approvals_pending', help: 'calls held for a decision', registers: r }),
+    queueRounds: new Counter({
+      name: 'wingman_queue_rounds_total',
+      help: 'rounds of a background queue (core/queue/drain-loop.ts), by queue and outcome (work, idle, error)',
+      labelNames: ['queue', 'outcome'] as const,
+      registers: r,
+    }),
+    queueBacklog: new Gauge({
+      name: 'wingman_queue_backlog',
+      help: 'items a background queue has not finished, as the queue counts them',
+      labelNames: ['queue'] as const,
+      registers: r,
+    }),
     auditSpooled: new Gauge({
       name: 'wingman_audit_spooled',
       help: 'audit records waiting in the local spool for the store',
