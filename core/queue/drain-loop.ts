@@ -121,6 +121,8 @@ export class DrainLoop {
   }
 
   private async run(): Promise<void> {
+    // A kick never runs a round inside its caller's call (a constructor, a request handler).
+    await Promise.resolve();
     let failures = 0;
     while (!this.stopping) {
       this.kicked = false;
