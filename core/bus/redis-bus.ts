@@ -7,6 +7,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { wingmanError } from '../errors.js';
+import { backoffDelay } from '../queue/drain-loop.js';
 import { admitEvent, type EdgeDeps } from './admit-event.js';
 import { TOPICS, type Bus, type BusEvent, type ConsumeOptions, type Consumer, type Topic, type Topics, type Unwatch } from './bus.js';
 import { ConsumerLoop, type GroupReader } from './consumer-loop.js';
@@ -31,6 +32,8 @@ type RawPending = Array<[id: string, consumer: string, idleMs: number, count: nu
 
 const BATCH = 100;
 const FIELD = 'd';
+/** a watch (wake-ups only, nothing to deliver twice) retries its reads with the queues' backoff */
+const WATCH_BACKOFF = { baseMs: 100, maxMs: 2_000 };
 
 /** The raw payload of a stream entry: undefined when the entry was deleted (trimmed) while pending. */
 function parseFields(fields: string[] | null): { raw: unknown } | undefined {
@@ -153,7 +156,7 @@ export class RedisBus implements Bus {
       // Start after the current last entry of each stream ('0-0' when empty), fixed before `ready`, so nothing
       // published after ready resolves is missed (XREAD with '$' would race the first read).
       const last = new Map<string, string>();
-      let backoff = 0;
+      let failures = 0;
       while (!stopped && last.size < keys.length) {
         try {
           for (const key of keys) {
@@ -162,13 +165,13 @@ export class RedisBus implements Bus {
           }
         } catch (err) {
           last.clear();
-          backoff = Math.min(2000, backoff ? backoff * 2 : 100);
-          this.log?.warn({ err, retryMs: backoff }, 'watch: cannot read stream positions');
-          await new Promise((r) => setTimeout(r, backoff));
+          const retryMs = backoffDelay(WATCH_BACKOFF, ++failures);
+          this.log?.warn({ err, retryMs: Math.round(retryMs) }, 'watch: cannot read stream positions');
+          await new Promise((r) => setTimeout(r, retryMs));
         }
       }
       readyResolve();
-      backoff = 0;
+      failures = 0;
       while (!stopped) {
         try {
           const res = (await conn.xread(
@@ -180,7 +183,7 @@ export class RedisBus implements Bus {
             ...keys,
             ...keys.map((k) => last.get(k)!),
           )) as RawRead;
-          backoff = 0;
+          failures = 0;
           for (const [key, entries] of res ?? []) {
             for (const [id, fields] of entries) {
               last.set(key, id);
@@ -197,9 +200,9 @@ export class RedisBus implements Bus {
           }
         } catch (err) {
           if (stopped) break;
-          backoff = Math.min(2000, backoff ? backoff * 2 : 100);
-          this.log?.warn({ err, retryMs: backoff }, 'watch read failed');
-          await new Promise((r) => setTimeout(r, backoff));
+          const retryMs = backoffDelay(WATCH_BACKOFF, ++failures);
+          this.log?.warn({ err, retryMs: Math.round(retryMs) }, 'watch read failed');
+          await new Promise((r) => setTimeout(r, retryMs));
         }
       }
     })();
