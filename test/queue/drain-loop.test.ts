@@ -63,11 +63,16 @@ const cases: Array<{ name: string; run: (t: Test) => Promise<void> }> = [
     name: 'kicks during a round coalesce into exactly one more round',
     run: async (t) => {
       const gate = deferred();
+      const started = deferred();
       const h = harness(async (n) => {
-        if (n === 1) await gate.promise;
+        if (n === 1) {
+          started.resolve();
+          await gate.promise;
+        }
         return 'idle';
       });
       h.loop.kick();
+      await started.promise;
       for (let i = 0; i < 10; i++) h.loop.kick();
       gate.resolve();
       while ((await rounds(h, 'idle')) < 2) await settle();
