@@ -37,7 +37,7 @@ export async function openRuntime(config: Config, name: string): Promise<Runtime
     await dataDirLock.release();
     throw err;
   }
-  const bus = openBus(config, log, { prefix: config.redisPrefix });
+  const bus = openBus(config, log, { prefix: config.redisPrefix, metrics });
   return { config, log, metrics, db, bus, policy, dataDirLock };
 }
 

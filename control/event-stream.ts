@@ -12,8 +12,10 @@ const KEEPALIVE_MS = 15_000;
 function pick(e: BusEvent): Record<string, string> {
   const out: Record<string, string> = { topic: e.topic };
   // Only our own short fields pass: no free text from the bus reaches a page.
+  // Topics carry these fields or not (and with different meanings): each value is checked below, whatever its topic.
+  const data: { id?: unknown; worker?: unknown; status?: unknown } = e.data;
   for (const k of ['id', 'worker', 'status'] as const) {
-    const v = e.data[k];
+    const v = data[k];
     if (typeof v === 'string' && /^[A-Za-z0-9_.:-]{1,80}$/.test(v)) out[k] = v;
   }
   return out;

@@ -114,7 +114,7 @@ export function registerGrants(server: FastifyInstance, deps: GrantsRouteDeps): 
   const waitForChange = (id: string, ms: number, signal: AbortSignal) =>
     new Promise<void>((resolve) => {
       unwatch ??= bus.watch(['approval.decided'], (e) => {
-        for (const wake of waiting.get(String(e.data.id ?? '')) ?? []) wake();
+        for (const wake of waiting.get(e.data.id) ?? []) wake();
       });
       const set = waiting.get(id) ?? new Set();
       waiting.set(id, set);

@@ -7,6 +7,9 @@
 // skipped by grouping. The store is re-read for every decision: the event only says where to look.
 import os from 'node:os';
 import type { Bus, BusEvent, Consumer } from '../core/bus/bus.js';
+
+/** The topics the watcher consumes. */
+type WatchedEvent = BusEvent<'claim.verified' | 'gate.decided' | 'worker.heartbeat'>;
 import type { Config } from '../core/config.js';
 import type { Lockdowns } from '../core/lockdown/lockdowns.js';
 import type { Logger } from '../core/log.js';
@@ -98,9 +101,9 @@ export class Watcher {
     await this.consumer?.stop();
   }
 
-  async handle(e: BusEvent): Promise<void> {
+  async handle(e: WatchedEvent): Promise<void> {
     if (e.topic === 'claim.verified') {
-      const claimId = String(e.data.claim_id ?? '');
+      const claimId = e.data.claim_id;
       if (!/^[0-9a-f-]{36}$/i.test(claimId)) return; // malformed event: nothing to re-read, nothing to do
       const { rows } = await this.o.db.query<VerdictRow>(
         `SELECT v.id AS verdict_id, v.claim_id, v.worker, v.verdict, v.reason, v.evidence, v.claim_type, v.created_at,
@@ -112,10 +115,10 @@ export class Watcher {
       if (!v) throw new Error(`verdict for claim ${claimId} not visible yet`); // retried via the pending list
       if (v.verdict === 'FALSE') await this.onFalse(v);
     } else if (e.topic === 'gate.decided') {
-      await this.onGateDecided(String(e.data.worker ?? ''), String(e.data.instruction_id ?? ''));
+      await this.onGateDecided(e.data.worker, e.data.instruction_id);
     } else if (e.topic === 'worker.heartbeat') {
-      const worker = String(e.data.worker ?? '');
-      const container = typeof e.data.container === 'string' && e.data.container ? e.data.container : null;
+      const worker = e.data.worker;
+      const container = e.data.container || null;
       await this.o.db.query(
         `INSERT INTO workers (name, last_heartbeat_at, container) VALUES ($1, now(), $2)
          ON CONFLICT (name) DO UPDATE SET last_heartbeat_at = now(), container = COALESCE($2, workers.container)`,

@@ -11,6 +11,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
     health: new Gauge({ name: 'wingman_health_status', help: '1 when every dependency answers, else 0', registers: r }),
     storeUp: new Gauge({ name: 'wingman_database_connected', help: '1 when the store answers', registers: r }),
     busUp: new Gauge({ name: 'wingman_bus_connected', help: '1 when the event bus answers', registers: r }),
+    busEventsDropped: new Counter({
+      name: 'wingman_bus_events_dropped_total',
+      help: 'bus entries whose payload did not fit their topic (dropped at the edge, by topic)',
+      labelNames: ['topic'] as const,
+      registers: r,
+    }),
     startTime: new Gauge({ name: 'wingman_start_time_seconds', help: 'process start, unix seconds', registers: r }),
     proxyRequests: new Counter({
       name: 'wingman_proxy_requests_total',
@@ -32,6 +38,18 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       registers: r,
     }),
     approvalsPending: new Gauge({ name: 'wingman_approvals_pending', help: 'calls held for a decision', registers: r }),
+    queueRounds: new Counter({
+      name: 'wingman_queue_rounds_total',
+      help: 'rounds of a background queue (core/queue/drain-loop.ts), by queue and outcome (work, idle, error)',
+      labelNames: ['queue', 'outcome'] as const,
+      registers: r,
+    }),
+    queueBacklog: new Gauge({
+      name: 'wingman_queue_backlog',
+      help: 'items a background queue has not finished, as the queue counts them',
+      labelNames: ['queue'] as const,
+      registers: r,
+    }),
     auditSpooled: new Gauge({
       name: 'wingman_audit_spooled',
       help: 'audit records waiting in the local spool for the store',

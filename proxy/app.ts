@@ -260,8 +260,8 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
     log.warn({ err: (err as Error).message }, 'could not list workers from the store; serving WINGMAN_WORKERS only');
   }
   const unwatch = bus.watch(['worker.added'], (e) => {
-    deps.workerContainers.forget(String(e.data.worker));
-    void addWorker(String(e.data.worker)).catch((err) => log.warn({ err: (err as Error).message }, 'could not add worker socket'));
+    deps.workerContainers.forget(e.data.worker);
+    void addWorker(e.data.worker).catch((err) => log.warn({ err: (err as Error).message }, 'could not add worker socket'));
   });
 
   return {

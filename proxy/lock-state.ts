@@ -18,7 +18,7 @@ export class LockState {
     bus: Bus,
     private readonly mirror: LockMirror,
   ) {
-    this.unwatch = bus.watch(['worker.locked', 'worker.unlocked'], (e) => this.cache.delete(String(e.data.worker)));
+    this.unwatch = bus.watch(['worker.locked', 'worker.unlocked'], (e) => this.cache.delete(e.data.worker));
   }
 
   async get(worker: string): Promise<Lock> {

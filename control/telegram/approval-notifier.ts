@@ -57,7 +57,7 @@ export class ApprovalNotifier {
       consumer: this.o.consumerName,
       topics: ['approval.requested', 'approval.decided'],
       handler: async (e) => {
-        await this.sync(String(e.data.id ?? ''));
+        await this.sync(e.data.id);
       },
     });
     const tick = () => {

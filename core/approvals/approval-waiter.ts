@@ -32,7 +32,7 @@ export class ApprovalWaiter {
 
   start(): void {
     this.unwatch ??= this.bus.watch(['approval.decided'], (e) => {
-      const id = String(e.data.id ?? '');
+      const id = e.data.id;
       for (const wake of this.waiting.get(id) ?? []) wake();
     });
     this.heartbeat ??= setInterval(() => {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { DrainLoop, type RoundResult } from '../queue/drain-loop.js';
 import { isDataError, type Db } from '../store/db.js';
 import { SegmentLog } from './segment-log.js';
 
@@ -34,9 +35,9 @@ export interface DockerAuditRecord {
 /** A log line: the intent of a call about to be forwarded, or the record of how it (or a refusal) ended. */
 type Entry = { k: 'i'; r: DockerAuditRecord } | { k: 'o'; r: DockerAuditRecord };
 
+/** a record waits this long for others to ship with it */
 const FLUSH_MS = 25;
 const BATCH = 200;
-const RETRY_MS = 2_000;
 const COLUMNS = [
   'id', 'at', 'worker', 'method', 'route', 'path', 'rule', 'decision', 'mode', 'would', 'approval_id', 'approved_by',
   'status_code', 'duration_ms', 'bytes_in', 'bytes_out', 'reason', 'argv',
@@ -55,10 +56,9 @@ export class DockerAudit {
   private batch: Array<[number, DockerAuditRecord]> = [];
   /** records the log could not take (disk full): written to the store directly */
   private unlogged: DockerAuditRecord[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private pumping: Promise<void> | undefined;
+  /** ships the log to the store: one round at a time, retried with backoff while the store is down */
+  private readonly shipper: DrainLoop;
   private failing = false;
-  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -68,8 +68,19 @@ export class DockerAudit {
     private readonly bus?: Bus,
   ) {
     this.log = new SegmentLog<Entry>(dir);
+    this.shipper = new DrainLoop({
+      queue: 'docker_audit',
+      round: () => this.ship(),
+      gatherMs: FLUSH_MS,
+      backoff: { baseMs: 250, maxMs: 2_000 },
+      onError: (err) => {
+        if (!this.failing) this.logger.warn({ err: (err as Error).message }, 'audit store write failed; rows stay in the local log');
+        this.failing = true;
+      },
+      metrics,
+    });
     // What an earlier run left is shipped first.
-    this.kick(0);
+    this.shipper.kick(0);
   }
 
   static newRecord(fields: Omit<DockerAuditRecord, 'id' | 'at'> & { id?: string }): DockerAuditRecord {
@@ -93,7 +104,7 @@ export class DockerAudit {
       this.logger.error({ err: (err as Error).message }, 'audit log write failed; writing the row to the store directly');
       this.unlogged.push(r);
     }
-    this.kick(this.batch.length >= BATCH ? 0 : FLUSH_MS);
+    this.shipper.kick(this.batch.length >= BATCH ? 0 : FLUSH_MS);
     if (this.bus && r.method !== 'GET' && r.method !== 'HEAD') {
       void this.bus
         .publish('docker.executed', { id: r.id, worker: r.worker, rule: r.rule, decision: r.decision, status: r.status_code ?? null })
@@ -101,32 +112,13 @@ export class DockerAudit {
     }
   }
 
-  private kick(ms: number): void {
-    if (this.stopped || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.pump();
-    }, ms);
-    this.timer.unref();
-  }
-
   /** Ship everything logged so far to the store (once; a store that is down leaves it in the log). */
   flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    return this.pump();
+    return this.shipper.flush();
   }
 
-  private pump(): Promise<void> {
-    // One pump at a time; a flush during one waits for it and then runs again to take what came since.
-    const run = (this.pumping ?? Promise.resolve()).then(() => this.pumpOnce());
-    this.pumping = run.finally(() => {
-      if (this.pumping === run) this.pumping = undefined;
-    });
-    return run;
-  }
-
-  private async pumpOnce(): Promise<void> {
+  /** One round: ship what the log holds, batch by batch; a store error ends the round (the loop backs off). */
+  private async ship(): Promise<RoundResult> {
     try {
       for (;;) {
         if (this.unlogged.length) {
@@ -143,12 +135,11 @@ export class DockerAudit {
         this.failing = false;
       }
       this.log.release((seq) => this.needed(seq));
-    } catch (err) {
-      if (!this.failing) this.logger.warn({ err: (err as Error).message }, 'audit store write failed; rows stay in the local log');
-      this.failing = true;
-      this.kick(RETRY_MS);
+      return 'idle';
     } finally {
-      this.metrics?.auditSpooled.set(this.batch.length + this.open.size + this.unlogged.length);
+      const spooled = this.batch.length + this.open.size + this.unlogged.length;
+      this.metrics?.auditSpooled.set(spooled);
+      this.shipper.setBacklog(spooled);
     }
   }
 
@@ -230,14 +221,12 @@ export class DockerAudit {
   }
 
   start(): void {
-    this.kick(0);
+    this.shipper.kick(0);
   }
 
   async stop(): Promise<void> {
-    await this.flush().catch(() => undefined);
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    await this.flush();
+    await this.shipper.stop();
     this.log.close();
   }
 

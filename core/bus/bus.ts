@@ -1,43 +1,27 @@
 // The event bus. RedisBus (Redis Streams + consumer groups) across processes; MemoryBus in one process
 // (`wingman up` without REDIS_URL). Redis only wakes things up: every decision is re-read from the store.
 
-export const TOPICS = [
-  'gate.decided',
-  'claim.logged',
-  'claim.verified',
-  'approval.requested',
-  'approval.decided',
-  // a two-person approval got its first approver (still pending): only screens care
-  'approval.updated',
-  'docker.executed',
-  'worker.locked',
-  'worker.unlocked',
-  'worker.heartbeat',
-  'worker.added',
-  'alert.sent',
-  'validation.decided',
-  // an object changed hands (created, adopted, removed): proxies drop what they cached about it
-  'ownership.changed',
-  // Telegram: a row was added to the outbox (wakes the sender of every control process)
-  'telegram.outbox',
-] as const;
-export type Topic = (typeof TOPICS)[number];
+export { TOPICS, type Topic, type Topics } from './topics.js';
+import type { Topic, Topics } from './topics.js';
 
-export interface BusEvent<T = Record<string, unknown>> {
-  /** stream id (Redis `ms-seq`), unique and increasing per topic */
-  id: string;
-  topic: Topic;
-  data: T;
-  /** how many times this entry has been delivered to this group (1 on first delivery) */
-  deliveries: number;
-}
+/** One delivered entry; over a set of topics, a union that `event.topic` narrows to the payload's type. */
+export type BusEvent<T extends Topic = Topic> = {
+  [K in T]: {
+    /** stream id (Redis `ms-seq`), unique and increasing per topic */
+    id: string;
+    topic: K;
+    data: Topics[K];
+    /** how many times this entry has been delivered to this group (1 on first delivery) */
+    deliveries: number;
+  };
+}[T];
 
-export interface ConsumeOptions {
+export interface ConsumeOptions<T extends Topic = Topic> {
   group: string;
   consumer: string;
-  topics: Topic[];
+  topics: T[];
   /** Resolve only after the work is durable: the entry is acked when it resolves; a throw leaves it pending. */
-  handler: (event: BusEvent) => Promise<void>;
+  handler: (event: BusEvent<T>) => Promise<void>;
   /** Pending entries idle longer than this (a crashed consumer's) are reclaimed. Default 30 s. */
   reclaimIdleMs?: number;
   /** Where a new group starts: '0' = the whole stream, '$' = only new entries. Default '0'. */
@@ -63,11 +47,14 @@ export interface Unwatch {
 
 export interface Bus {
   readonly kind: 'redis' | 'memory';
-  publish(topic: Topic, data: Record<string, unknown>): Promise<string>;
-  /** At-least-once delivery through a consumer group; one entry goes to one consumer of the group. */
-  consume(opts: ConsumeOptions): Consumer;
+  publish<T extends Topic>(topic: T, data: Topics[T]): Promise<string>;
+  /**
+   * At-least-once delivery through a consumer group; one entry goes to one consumer of the group. An entry whose
+   * payload does not fit its topic is logged, counted and acked unhandled (retrying cannot fix it).
+   */
+  consume<T extends Topic>(opts: ConsumeOptions<T>): Consumer;
   /** Broadcast of new entries to every watcher (no group, no ack): for wake-ups only. Returns unsubscribe. */
-  watch(topics: Topic[], handler: (event: BusEvent) => void): Unwatch;
+  watch<T extends Topic>(topics: T[], handler: (event: BusEvent<T>) => void): Unwatch;
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -4,7 +4,10 @@
 //   3. every reclaimIdleMs/2, claim entries any consumer of the group has left pending longer than reclaimIdleMs
 //      (a crashed consumer's, or one whose handler threw);
 //   4. run the handler for each entry in order; ack only after it resolves; a throw leaves the entry pending.
+// The loop itself (backoff after a failed read, stop with a grace for the handler in flight) is core/queue's DrainLoop.
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { DrainLoop } from '../queue/drain-loop.js';
 import type { BusEvent, ConsumeOptions, Consumer } from './bus.js';
 
 /** What a bus implementation provides to the loop for one consumer of one group. */
@@ -25,44 +28,53 @@ export interface GroupReader {
 
 const DEFAULT_RECLAIM_IDLE_MS = 30_000;
 const DEFAULT_STOP_GRACE_MS = 10_000;
-const MAX_BACKOFF_MS = 2_000;
 
 export class ConsumerLoop implements Consumer {
   readonly ready: Promise<void>;
   private readyResolve!: () => void;
-  private stopped = false;
   private abandoned = false;
   private stopping: Promise<void> | undefined;
-  private readonly done: Promise<void>;
-  private wakeSleep: (() => void) | undefined;
+  private readonly loop: DrainLoop;
   private readonly reclaimIdleMs: number;
   private readonly reclaimEveryMs: number;
+  private groupsOk = false;
+  private initial = true;
+  private ownDone = false;
+  private nextReclaim = 0;
 
   constructor(
     private readonly reader: GroupReader,
     private readonly opts: ConsumeOptions,
     private readonly log: Logger | undefined,
     private readonly onStopped: () => void = () => undefined,
+    metrics?: Metrics,
   ) {
     this.reclaimIdleMs = Math.max(1, opts.reclaimIdleMs ?? DEFAULT_RECLAIM_IDLE_MS);
     // Check twice per idle period, but at least every 5 s and not more often than every 10 ms.
     this.reclaimEveryMs = Math.min(5_000, Math.max(10, Math.floor(this.reclaimIdleMs / 2)));
     this.ready = new Promise((resolve) => (this.readyResolve = resolve));
-    this.done = this.run();
+    this.loop = new DrainLoop({
+      queue: 'bus_consumer',
+      // A round blocks in readNew until entries arrive or the next reclaim is due, so it always goes round again.
+      round: async () => {
+        await this.round();
+        return 'more';
+      },
+      backoff: { baseMs: 100, maxMs: 2_000 },
+      onError: (err, retryMs) => {
+        // The group may be gone (a Redis restart without persistence): recreate it on the next pass.
+        this.groupsOk = false;
+        this.log?.warn({ err, group: this.opts.group, consumer: this.opts.consumer, retryMs: Math.round(retryMs) }, 'bus read failed');
+      },
+      interrupt: () => this.reader.interrupt(),
+      metrics,
+    });
+    this.loop.kick();
   }
 
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      this.stopped = true;
-      this.reader.interrupt();
-      this.wakeSleep?.();
-      const grace = this.opts.stopGraceMs ?? DEFAULT_STOP_GRACE_MS;
-      let timer: NodeJS.Timeout | undefined;
-      const finished = await Promise.race([
-        this.done.then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), grace))),
-      ]);
-      clearTimeout(timer);
+      const finished = await this.loop.stop(this.opts.stopGraceMs ?? DEFAULT_STOP_GRACE_MS);
       if (!finished) {
         this.abandoned = true;
         this.log?.warn({ group: this.opts.group, consumer: this.opts.consumer }, 'handler still running at stop: left pending');
@@ -74,43 +86,26 @@ export class ConsumerLoop implements Consumer {
     return this.stopping;
   }
 
-  private async run(): Promise<void> {
-    let backoff = 0;
-    let groupsOk = false;
-    let initial = true;
-    let ownDone = false;
-    let nextReclaim = 0;
-    while (!this.stopped) {
-      try {
-        if (!groupsOk) {
-          await this.reader.ensureGroups(initial);
-          groupsOk = true;
-          initial = false;
-          this.readyResolve();
-        }
-        let batch: BusEvent[];
-        if (!ownDone) {
-          batch = await this.reader.ownPending();
-          ownDone = true;
-        } else if (Date.now() >= nextReclaim) {
-          batch = await this.reader.reclaim(this.reclaimIdleMs);
-          nextReclaim = Date.now() + this.reclaimEveryMs;
-        } else {
-          batch = await this.reader.readNew(Math.max(1, nextReclaim - Date.now()));
-        }
-        for (const event of batch) {
-          if (this.stopped) break; // not handled, not acked: stays pending for whoever comes next
-          await this.handle(event);
-        }
-        backoff = 0;
-      } catch (err) {
-        if (this.stopped) break;
-        // The group may be gone (a Redis restart without persistence): recreate it on the next pass.
-        groupsOk = false;
-        backoff = Math.min(MAX_BACKOFF_MS, backoff ? backoff * 2 : 100);
-        this.log?.warn({ err, group: this.opts.group, consumer: this.opts.consumer, retryMs: backoff }, 'bus read failed');
-        await this.sleep(backoff);
-      }
+  private async round(): Promise<void> {
+    if (!this.groupsOk) {
+      await this.reader.ensureGroups(this.initial);
+      this.groupsOk = true;
+      this.initial = false;
+      this.readyResolve();
+    }
+    let batch: BusEvent[];
+    if (!this.ownDone) {
+      batch = await this.reader.ownPending();
+      this.ownDone = true;
+    } else if (Date.now() >= this.nextReclaim) {
+      batch = await this.reader.reclaim(this.reclaimIdleMs);
+      this.nextReclaim = Date.now() + this.reclaimEveryMs;
+    } else {
+      batch = await this.reader.readNew(Math.max(1, this.nextReclaim - Date.now()));
+    }
+    for (const event of batch) {
+      if (this.loop.stopped) break; // not handled, not acked: stays pending for whoever comes next
+      await this.handle(event);
     }
   }
 
@@ -131,16 +126,5 @@ export class ConsumerLoop implements Consumer {
       // Not acked means delivered again later: at-least-once, never lost.
       this.log?.warn({ err, topic: event.topic, id: event.id, group: this.opts.group }, 'ack failed: entry will be redelivered');
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeSleep = done;
-    });
   }
 }

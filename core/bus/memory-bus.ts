@@ -2,14 +2,17 @@
 // `ms-seq` ids, consumer groups with a last-delivered position, a pending entry list with idle time and delivery
 // count, ack, reclaim, watch broadcast), kept in memory. Consumers sleep until a publish wakes them.
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import { wingmanError } from '../errors.js';
-import { TOPICS, type Bus, type BusEvent, type ConsumeOptions, type Consumer, type Topic, type Unwatch } from './bus.js';
+import { admitEvent, type EdgeDeps } from './admit-event.js';
+import { TOPICS, type Bus, type BusEvent, type ConsumeOptions, type Consumer, type Topic, type Topics, type Unwatch } from './bus.js';
 import { ConsumerLoop, type GroupReader } from './consumer-loop.js';
 
 export interface MemoryBusOptions {
   /** entries kept per topic (oldest dropped first, like XADD MAXLEN); default 100000 */
   maxLen?: number;
   log?: Logger;
+  metrics?: Metrics;
 }
 
 interface Entry {
@@ -86,6 +89,7 @@ export class MemoryBus implements Bus {
   readonly kind = 'memory' as const;
   private readonly topics = new Map<Topic, TopicLog>();
   private readonly watchers = new Set<{ topics: Set<Topic>; handler: (e: BusEvent) => void }>();
+  private readonly edge: EdgeDeps;
   private readonly consumers = new Set<Consumer>();
   private readonly maxLen: number;
   private readonly log: Logger | undefined;
@@ -94,6 +98,7 @@ export class MemoryBus implements Bus {
   constructor(opts: MemoryBusOptions = {}) {
     this.maxLen = opts.maxLen ?? 100_000;
     this.log = opts.log;
+    this.edge = { log: opts.log, metrics: opts.metrics };
   }
 
   private topicLog(topic: Topic): TopicLog {
@@ -106,13 +111,15 @@ export class MemoryBus implements Bus {
     return log;
   }
 
-  async publish(topic: Topic, data: Record<string, unknown>): Promise<string> {
+  async publish<T extends Topic>(topic: T, data: Topics[T]): Promise<string> {
     if (this.closed) throw wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed');
     // A copy through JSON: consumers get the same shapes as from Redis, and no shared mutable objects.
     const entry = this.topicLog(topic).append(JSON.parse(JSON.stringify(data)) as Record<string, unknown>);
     for (const w of this.watchers) {
       if (!w.topics.has(topic)) continue;
-      const event: BusEvent = { id: entry.id, topic, data: structuredClone(entry.data), deliveries: 1 };
+      // Checked like an entry read from Redis: both buses hand consumers the same events.
+      const event: BusEvent | undefined = admitEvent<Topic>(this.edge, 'watch', topic, entry.id, structuredClone(entry.data), 1);
+      if (!event) continue;
       // Asynchronously, so a watcher never runs inside the publisher's call.
       queueMicrotask(() => {
         try {
@@ -125,19 +132,25 @@ export class MemoryBus implements Bus {
     return entry.id;
   }
 
-  consume(opts: ConsumeOptions): Consumer {
+  consume<T extends Topic>(typed: ConsumeOptions<T>): Consumer {
     if (this.closed) throw wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed');
+    // The reader only hands out events of opts.topics, each checked against its topic.
+    const opts = typed as unknown as ConsumeOptions;
     const logs = opts.topics.map((t) => this.topicLog(t));
-    const consumer = new ConsumerLoop(new MemoryGroupReader(logs, opts), opts, this.log, () =>
-      this.consumers.delete(consumer),
+    const consumer = new ConsumerLoop(
+      new MemoryGroupReader(logs, opts, this.edge),
+      opts,
+      this.log,
+      () => this.consumers.delete(consumer),
+      this.edge.metrics,
     );
     this.consumers.add(consumer);
     return consumer;
   }
 
-  watch(topics: Topic[], handler: (event: BusEvent) => void): Unwatch {
+  watch<T extends Topic>(topics: T[], handler: (event: BusEvent<T>) => void): Unwatch {
     for (const t of topics) this.topicLog(t);
-    const w = { topics: new Set(topics), handler };
+    const w = { topics: new Set<Topic>(topics), handler: handler as (e: BusEvent) => void };
     this.watchers.add(w);
     const unwatch = () => {
       this.watchers.delete(w);
@@ -164,6 +177,7 @@ class MemoryGroupReader implements GroupReader {
   constructor(
     private readonly logs: TopicLog[],
     private readonly opts: ConsumeOptions,
+    private readonly edge: EdgeDeps,
   ) {}
 
   async ensureGroups(initial: boolean): Promise<void> {
@@ -174,8 +188,11 @@ class MemoryGroupReader implements GroupReader {
     }
   }
 
-  private event(log: TopicLog, entry: Entry, count: number): BusEvent {
-    return { id: entry.id, topic: log.topic, data: structuredClone(entry.data), deliveries: count };
+  /** The entry as an event, or undefined (dropped and acked) when its payload does not fit the topic. */
+  private event(log: TopicLog, entry: Entry, count: number): BusEvent | undefined {
+    const event = admitEvent(this.edge, 'consume', log.topic, entry.id, structuredClone(entry.data), count);
+    if (!event) this.group(log).pending.delete(entry.ordinal);
+    return event;
   }
 
   private group(log: TopicLog): Group {
@@ -209,7 +226,8 @@ class MemoryGroupReader implements GroupReader {
         p.consumer = this.opts.consumer;
         p.deliveredAt = now;
         p.count++;
-        out.push(this.event(log, entry, p.count));
+        const event = this.event(log, entry, p.count);
+        if (event) out.push(event);
       }
     }
     return out;
@@ -224,7 +242,8 @@ class MemoryGroupReader implements GroupReader {
       for (; ordinal <= log.lastOrdinal() && out.length < BATCH; ordinal++) {
         const entry = log.get(ordinal)!;
         g.pending.set(ordinal, { consumer: this.opts.consumer, deliveredAt: now, count: 1 });
-        out.push(this.event(log, entry, 1));
+        const event = this.event(log, entry, 1);
+        if (event) out.push(event);
       }
       g.lastDelivered = ordinal - 1;
     }

@@ -6,8 +6,11 @@
 import { answersWithin } from '../util/answers-within.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import { wingmanError } from '../errors.js';
-import { TOPICS, type Bus, type BusEvent, type ConsumeOptions, type Consumer, type Topic, type Unwatch } from './bus.js';
+import { backoffDelay } from '../queue/drain-loop.js';
+import { admitEvent, type EdgeDeps } from './admit-event.js';
+import { TOPICS, type Bus, type BusEvent, type ConsumeOptions, type Consumer, type Topic, type Topics, type Unwatch } from './bus.js';
 import { ConsumerLoop, type GroupReader } from './consumer-loop.js';
 
 export interface RedisBusOptions {
@@ -17,6 +20,7 @@ export interface RedisBusOptions {
   /** approximate bound on each stream's length; default 100000 */
   maxLen?: number;
   log?: Logger;
+  metrics?: Metrics;
   /** how long ping() waits; default 2000 ms */
   pingTimeoutMs?: number;
   /** longest single blocking read of a watcher; default 5000 ms */
@@ -29,16 +33,21 @@ type RawPending = Array<[id: string, consumer: string, idleMs: number, count: nu
 
 const BATCH = 100;
 const FIELD = 'd';
+/** a watch (wake-ups only, nothing to deliver twice) retries its reads with the queues' backoff */
+const WATCH_BACKOFF = { baseMs: 100, maxMs: 2_000 };
 
-function parseFields(fields: string[] | null): Record<string, unknown> | undefined {
-  if (!fields) return undefined; // entry deleted (trimmed) while pending
+/** The raw payload of a stream entry: undefined when the entry was deleted (trimmed) while pending. */
+function parseFields(fields: string[] | null): { raw: unknown } | undefined {
+  if (!fields) return undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    if (fields[i] === FIELD) {
-      const v = JSON.parse(fields[i + 1]) as unknown;
-      if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
+    if (fields[i] !== FIELD) continue;
+    try {
+      return { raw: JSON.parse(fields[i + 1]) as unknown };
+    } catch {
+      break;
     }
   }
-  throw new Error('stream entry without a JSON object in field d');
+  return { raw: undefined }; // not JSON, or no field d: admitEvent drops it
 }
 
 export class RedisBus implements Bus {
@@ -53,6 +62,7 @@ export class RedisBus implements Bus {
   private readonly consumers = new Set<Consumer>();
   private readonly watchers = new Set<() => void>();
   private readonly byKey = new Map<string, Topic>();
+  readonly edge: EdgeDeps;
   private closed = false;
 
   constructor(opts: RedisBusOptions) {
@@ -62,6 +72,7 @@ export class RedisBus implements Bus {
     this.log = opts.log;
     this.pingTimeoutMs = opts.pingTimeoutMs ?? 2000;
     this.watchBlockMs = opts.watchBlockMs ?? 5000;
+    this.edge = { log: opts.log, metrics: opts.metrics };
     for (const t of TOPICS) this.byKey.set(this.key(t), t);
     // Commands fail fast while Redis is away (publish → WGM_ERR_BUS_UNAVAILABLE) instead of queueing forever.
     this.cmd = this.connection('cmd', { maxRetriesPerRequest: 1 });
@@ -98,7 +109,7 @@ export class RedisBus implements Bus {
     return conn;
   }
 
-  async publish(topic: Topic, data: Record<string, unknown>): Promise<string> {
+  async publish<T extends Topic>(topic: T, data: Topics[T]): Promise<string> {
     if (this.closed) throw wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed');
     const key = this.key(topic);
     try {
@@ -110,17 +121,23 @@ export class RedisBus implements Bus {
     }
   }
 
-  consume(opts: ConsumeOptions): Consumer {
+  consume<T extends Topic>(typed: ConsumeOptions<T>): Consumer {
     if (this.closed) throw wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed');
+    // The reader only hands out events of opts.topics, each checked against its topic.
+    const opts = typed as unknown as ConsumeOptions;
     for (const t of opts.topics) this.key(t);
-    const consumer = new ConsumerLoop(new RedisGroupReader(this, this.cmd, opts), opts, this.log, () =>
-      this.consumers.delete(consumer),
+    const consumer = new ConsumerLoop(
+      new RedisGroupReader(this, this.cmd, opts),
+      opts,
+      this.log,
+      () => this.consumers.delete(consumer),
+      this.edge.metrics,
     );
     this.consumers.add(consumer);
     return consumer;
   }
 
-  watch(topics: Topic[], handler: (event: BusEvent) => void): Unwatch {
+  watch<T extends Topic>(topics: T[], handler: (event: BusEvent<T>) => void): Unwatch {
     if (this.closed) throw wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed');
     const keys = topics.map((t) => this.key(t));
     const conn = this.connection('watch', { maxRetriesPerRequest: null });
@@ -140,7 +157,7 @@ export class RedisBus implements Bus {
       // Start after the current last entry of each stream ('0-0' when empty), fixed before `ready`, so nothing
       // published after ready resolves is missed (XREAD with '$' would race the first read).
       const last = new Map<string, string>();
-      let backoff = 0;
+      let failures = 0;
       while (!stopped && last.size < keys.length) {
         try {
           for (const key of keys) {
@@ -149,13 +166,13 @@ export class RedisBus implements Bus {
           }
         } catch (err) {
           last.clear();
-          backoff = Math.min(2000, backoff ? backoff * 2 : 100);
-          this.log?.warn({ err, retryMs: backoff }, 'watch: cannot read stream positions');
-          await new Promise((r) => setTimeout(r, backoff));
+          const retryMs = backoffDelay(WATCH_BACKOFF, ++failures);
+          this.log?.warn({ err, retryMs: Math.round(retryMs) }, 'watch: cannot read stream positions');
+          await new Promise((r) => setTimeout(r, retryMs));
         }
       }
       readyResolve();
-      backoff = 0;
+      failures = 0;
       while (!stopped) {
         try {
           const res = (await conn.xread(
@@ -167,19 +184,16 @@ export class RedisBus implements Bus {
             ...keys,
             ...keys.map((k) => last.get(k)!),
           )) as RawRead;
-          backoff = 0;
+          failures = 0;
           for (const [key, entries] of res ?? []) {
             for (const [id, fields] of entries) {
               last.set(key, id);
-              let data: Record<string, unknown> | undefined;
+              const entry = parseFields(fields);
+              if (!entry || stopped) continue;
+              const event = admitEvent(this.edge, 'watch', this.topicOf(key) as T, id, entry.raw, 1);
+              if (!event) continue;
               try {
-                data = parseFields(fields);
-              } catch (err) {
-                this.log?.warn({ err, id }, 'watch: unreadable stream entry skipped');
-              }
-              if (!data || stopped) continue;
-              try {
-                handler({ id, topic: this.topicOf(key), data, deliveries: 1 });
+                handler(event);
               } catch (err) {
                 this.log?.warn({ err }, 'watch handler threw');
               }
@@ -187,9 +201,9 @@ export class RedisBus implements Bus {
           }
         } catch (err) {
           if (stopped) break;
-          backoff = Math.min(2000, backoff ? backoff * 2 : 100);
-          this.log?.warn({ err, retryMs: backoff }, 'watch read failed');
-          await new Promise((r) => setTimeout(r, backoff));
+          const retryMs = backoffDelay(WATCH_BACKOFF, ++failures);
+          this.log?.warn({ err, retryMs: Math.round(retryMs) }, 'watch read failed');
+          await new Promise((r) => setTimeout(r, retryMs));
         }
       }
     })();
@@ -262,16 +276,15 @@ class RedisGroupReader implements GroupReader {
     const topic = this.bus.topicOf(key);
     const out: BusEvent[] = [];
     for (const [id, fields] of entries) {
-      let data: Record<string, unknown> | undefined;
-      try {
-        data = parseFields(fields);
-      } catch {
+      const entry = parseFields(fields);
+      if (!entry) continue;
+      const event = admitEvent(this.bus.edge, 'consume', topic, id, entry.raw, deliveries?.get(id) ?? 1);
+      if (!event) {
         // Not ours or corrupt: it can never be handled, so ack it instead of retrying it forever.
         await this.cmd.xack(key, this.opts.group, id);
         continue;
       }
-      if (!data) continue;
-      out.push({ id, topic, data, deliveries: deliveries?.get(id) ?? 1 });
+      out.push(event);
     }
     return out;
   }

@@ -8,6 +8,7 @@ import type { Bus } from '../bus/bus.js';
 import { isWingmanError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { backoffDelay, DrainLoop, type RoundResult } from '../queue/drain-loop.js';
 import type { ClaimVerifier } from './claim-verifier.js';
 import type { Claims, LeasedClaim, VerdictRow } from './claims.js';
 
@@ -30,7 +31,8 @@ export interface AuditorOptions {
   consumerId?: string;
 }
 
-const BACKOFF_MAX_MS = 5_000;
+/** after a store failure: taking claims, or recording a verdict */
+const BACKOFF = { baseMs: 100, maxMs: 5_000 };
 
 export class Auditor {
   readonly consumerId: string;
@@ -38,12 +40,7 @@ export class Auditor {
   private readonly sweepMs: number;
   private readonly leaseMs: number;
   private readonly maxAttempts: number;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private backoffTimer: NodeJS.Timeout | undefined;
-  private backoffMs = 100;
+  private readonly loop: DrainLoop;
   private unwatch: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly held = new Set<string>();
@@ -55,6 +52,18 @@ export class Auditor {
     this.sweepMs = opts.sweepMs ?? 5_000;
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.maxAttempts = opts.maxAttempts ?? 5;
+    this.loop = new DrainLoop({
+      queue: 'claim_verify',
+      round: () => this.round(),
+      backoff: BACKOFF,
+      idleMs: this.sweepMs,
+      onError: (err) => this.opts.log.warn({ err: (err as Error).message }, 'auditor: cannot take claims from the store; retrying'),
+      metrics: opts.metrics,
+    });
+  }
+
+  private get stopped(): boolean {
+    return this.loop.stopped;
   }
 
   /** How long a synchronous verification may take: a test re-run is the slowest. */
@@ -63,12 +72,10 @@ export class Auditor {
   }
 
   start(): void {
-    if (this.sweepTimer) return;
+    if (this.unwatch) return;
     this.unwatch = this.opts.bus.watch(['claim.logged'], (e) => {
       if (e.data.worker === this.opts.worker) this.wake();
     });
-    this.sweepTimer = setInterval(() => this.wake(), this.sweepMs);
-    this.sweepTimer.unref();
     // Long verifications (test re-runs) keep their leases alive.
     this.renewTimer = setInterval(() => {
       if (this.held.size === 0) return;
@@ -78,39 +85,18 @@ export class Auditor {
     this.wake();
   }
 
-  /** Look for work now (coalesces: a wake during a pass makes one more pass). */
+  /** Look for work now (coalesces: a wake during a round makes one more; during a store-failure backoff, waits for it). */
   wake(): void {
-    // While backing off from a store failure, the backoff timer decides when to look again.
-    if (this.stopped || this.backoffTimer) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass().finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped && !this.backoffTimer) {
-        this.again = false;
-        this.wake();
-      }
-    });
+    this.loop.kick();
   }
 
-  private async pass(): Promise<void> {
-    while (!this.stopped) {
-      this.again = false;
-      let batch: LeasedClaim[];
-      try {
-        batch = await this.opts.claims.lease(this.opts.worker, this.consumerId, this.concurrency * 4, this.leaseMs);
-      } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, 'auditor: cannot take claims from the store; retrying');
-        this.backoff();
-        return;
-      }
-      this.backoffMs = 100;
-      if (batch.length === 0) return;
-      for (const c of batch) this.held.add(c.id);
-      await this.runAll(batch);
-    }
+  /** One round: lease a batch of due claims and verify them ('more': there may be another batch). */
+  private async round(): Promise<RoundResult> {
+    const batch = await this.opts.claims.lease(this.opts.worker, this.consumerId, this.concurrency * 4, this.leaseMs);
+    if (batch.length === 0) return 'idle';
+    for (const c of batch) this.held.add(c.id);
+    await this.runAll(batch);
+    return 'more';
   }
 
   private async runAll(batch: LeasedClaim[]): Promise<void> {
@@ -158,8 +144,7 @@ export class Auditor {
     const { claims, bus, metrics, log } = this.opts;
     // The verdict is already known: keep trying to record it while this auditor runs. (If it stops first, the
     // lease lapses and another auditor verifies the claim again: still one verdict.)
-    let delay = 100;
-    for (;;) {
+    for (let failures = 1; ; failures++) {
       try {
         const { row, inserted } = await claims.complete(c, draft, durationMs, this.consumerId);
         if (inserted) {
@@ -178,8 +163,7 @@ export class Auditor {
       } catch (err) {
         if (this.stopped) return undefined;
         log.warn({ claim_id: c.id, err: (err as Error).message }, 'auditor: verdict not written yet; retrying');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(BACKOFF_MAX_MS, delay * 2);
+        await new Promise((r) => setTimeout(r, backoffDelay(BACKOFF, failures)));
       }
     }
   }
@@ -230,24 +214,12 @@ export class Auditor {
     }
   }
 
-  private backoff(): void {
-    if (this.backoffTimer || this.stopped) return;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(BACKOFF_MAX_MS, this.backoffMs * 2);
-    this.backoffTimer = setTimeout(() => {
-      this.backoffTimer = undefined;
-      this.wake();
-    }, delay);
-    this.backoffTimer.unref();
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true;
+    const stopping = this.loop.stop();
     this.unwatch?.();
-    for (const t of [this.sweepTimer, this.renewTimer]) if (t) clearInterval(t);
-    if (this.backoffTimer) clearTimeout(this.backoffTimer);
-    this.sweepTimer = this.renewTimer = this.backoffTimer = undefined;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
     await Promise.allSettled([...this.inFlight]);
-    await this.running?.catch(() => undefined);
+    await stopping;
   }
 }

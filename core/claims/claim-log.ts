@@ -7,21 +7,15 @@ import type { Bus } from '../bus/bus.js';
 import { isWingmanError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { DrainLoop, type RoundResult } from '../queue/drain-loop.js';
 import type { ClaimSpool } from './claim-spool.js';
 import type { Claims, NewClaim } from './claims.js';
 
 const BATCH = 500;
-const RETRY_MIN_MS = 200;
-const RETRY_MAX_MS = 5_000;
 const SWEEP_MS = 1_000;
 
 export class ClaimLog {
-  private running: Promise<void> | undefined;
-  private again = false;
-  private retryMs = RETRY_MIN_MS;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private sweepTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly loop: DrainLoop;
   private readonly storedListeners = new Set<() => void>();
 
   constructor(
@@ -31,14 +25,28 @@ export class ClaimLog {
     private readonly log: Logger,
     private readonly metrics?: Metrics,
   ) {
-    metrics?.claimsSpooled.set(spool.size);
+    this.loop = new DrainLoop({
+      queue: 'claim_spool',
+      round: () => this.round(),
+      // During an outage the backoff paces the attempts: a burst of appends must not become a burst of retries.
+      backoff: { baseMs: 200, maxMs: 5_000 },
+      idleMs: SWEEP_MS,
+      onError: (err) => this.log.warn({ err: (err as Error).message, spooled: this.spool.size }, 'claims: store write failed; kept in the local spool'),
+      metrics,
+    });
+    this.gauge();
+  }
+
+  private gauge(): void {
+    this.metrics?.claimsSpooled.set(this.spool.size);
+    this.loop.setBacklog(this.spool.size);
   }
 
   /** Resolves once the claim is durable on local disk. */
   async append(claim: NewClaim): Promise<void> {
     await this.spool.append(claim);
     this.metrics?.claims.inc();
-    this.metrics?.claimsSpooled.set(this.spool.size);
+    this.gauge();
     this.kick();
   }
 
@@ -52,35 +60,19 @@ export class ClaimLog {
   }
 
   start(): void {
-    this.sweepTimer ??= setInterval(() => {
-      if (this.spool.size > 0 && !this.retryTimer) this.kick();
-    }, SWEEP_MS);
-    this.sweepTimer.unref();
-    this.kick();
+    this.loop.kick();
   }
 
   /** Copy what the spool holds to the store now (a no-op when a copy is already running: it goes round again). */
   kick(): void {
-    // During an outage the retry timer paces the attempts: a burst of appends must not become a burst of retries.
-    if (this.stopped || this.retryTimer) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain().finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped && !this.retryTimer) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    this.loop.kick();
   }
 
   /** Resolves when the spool (or the one claim `id`) has been copied to the store, or the timeout passed. */
   async flushed(timeoutMs = 10_000, id?: string): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     const waiting = () => (id === undefined ? this.spool.size > 0 : this.spool.has(id));
-    while (waiting() && Date.now() < deadline && !this.stopped) {
+    while (waiting() && Date.now() < deadline && !this.loop.stopped) {
       this.kick(); // a no-op while an outage retry is pending
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, Math.min(100, Math.max(1, deadline - Date.now())));
@@ -94,31 +86,22 @@ export class ClaimLog {
     return !waiting();
   }
 
-  private async drain(): Promise<void> {
-    for (;;) {
-      const batch = this.spool.unstored(BATCH);
-      if (batch.length === 0) return;
-      let stored: string[];
-      let inserted: string[];
-      try {
-        ({ stored, inserted } = await this.store(batch));
-      } catch (err) {
-        this.log.warn({ err: (err as Error).message, spooled: this.spool.size }, 'claims: store write failed; kept in the local spool');
-        this.scheduleRetry();
-        return;
-      }
-      this.retryMs = RETRY_MIN_MS;
-      await this.spool.markStored(stored).catch((err) => this.log.error({ err: (err as Error).message }, 'claims: spool compaction failed'));
-      this.metrics?.claimsSpooled.set(this.spool.size);
-      for (const l of [...this.storedListeners]) l();
-      this.storedListeners.clear();
-      const byId = new Map(batch.map((c) => [c.id, c]));
-      await Promise.all(
-        inserted.map((id) =>
-          this.bus.publish('claim.logged', { claim_id: id, worker: byId.get(id)?.worker ?? null, type: byId.get(id)?.type ?? null }).catch(() => undefined),
-        ),
-      );
-    }
+  /** One round: copy a batch of the spool to the store ('more': there may be another; a store error backs off). */
+  private async round(): Promise<RoundResult> {
+    const batch = this.spool.unstored(BATCH);
+    if (batch.length === 0) return 'idle';
+    const { stored, inserted } = await this.store(batch);
+    await this.spool.markStored(stored).catch((err) => this.log.error({ err: (err as Error).message }, 'claims: spool compaction failed'));
+    this.gauge();
+    for (const l of [...this.storedListeners]) l();
+    this.storedListeners.clear();
+    const byId = new Map(batch.map((c) => [c.id, c]));
+    await Promise.all(
+      inserted.map((id) =>
+        this.bus.publish('claim.logged', { claim_id: id, worker: byId.get(id)?.worker ?? null, type: byId.get(id)?.type ?? null }).catch(() => undefined),
+      ),
+    );
+    return 'more';
   }
 
   /** Batch insert; a batch the store refuses for a reason other than an outage is retried claim by claim. */
@@ -148,24 +131,8 @@ export class ClaimLog {
     return { stored, inserted };
   }
 
-  private scheduleRetry(): void {
-    if (this.retryTimer || this.stopped) return;
-    const delay = this.retryMs;
-    this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.kick();
-    }, delay);
-    this.retryTimer.unref();
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.sweepTimer = undefined;
-    this.retryTimer = undefined;
-    await this.running?.catch(() => undefined);
+    await this.loop.stop();
     await this.spool.close();
   }
 }

@@ -32,7 +32,7 @@ export class Ownership {
   ) {
     if (bus) {
       this.unwatch = bus.watch(['ownership.changed'], (e) => {
-        this.cache.delete(this.key(String(e.data.kind) as OwnedKind, String(e.data.id)));
+        this.cache.delete(this.key(e.data.kind, e.data.id));
         this.adopted.clear();
       });
     }

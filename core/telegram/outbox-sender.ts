@@ -16,6 +16,7 @@ import { NetworkError, ParseError, TelegramApiError, TimeoutError, type Api } fr
 import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { backoffDelay, DrainLoop, type BackoffPolicy, type RoundResult } from '../queue/drain-loop.js';
 import type { Db } from '../store/db.js';
 import { OUTBOX_COLS, type Outbox, type OutboxRow } from './outbox.js';
 
@@ -38,80 +39,57 @@ export interface OutboxSenderOptions {
 
 type Outcome = 'ok' | 'rate_limited' | 'transient' | 'failed';
 
-const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** recording a send outcome while the store hiccups */
+const RECORD_BACKOFF: BackoffPolicy = { baseMs: 200, maxMs: 2_000 };
 
 export class OutboxSender {
-  private stopped = false;
-  private loopDone: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private woken = false;
+  private readonly loop: DrainLoop;
+  private started = false;
   private unwatch: (() => void) | undefined;
   private readonly onEnqueued = () => this.wake();
   private readonly leaseMs: number;
-  private readonly retryBaseMs: number;
-  private readonly retryMaxMs: number;
+  /** a message the Bot API could not take yet */
+  private readonly retry: BackoffPolicy;
   private readonly pollMs: number;
 
   constructor(private readonly o: OutboxSenderOptions) {
     this.leaseMs = o.leaseMs ?? 60_000;
-    this.retryBaseMs = o.retryBaseMs ?? 1_000;
-    this.retryMaxMs = o.retryMaxMs ?? 60_000;
+    this.retry = { baseMs: o.retryBaseMs ?? 1_000, maxMs: o.retryMaxMs ?? 60_000 };
     this.pollMs = o.pollMs ?? 5_000;
+    this.loop = new DrainLoop({
+      queue: 'telegram_outbox',
+      round: () => this.round(),
+      // The store, not Telegram, failed: capped low, so messages flow again soon after it is back.
+      backoff: { baseMs: this.retry.baseMs, maxMs: Math.min(this.retry.maxMs, 5_000) },
+      idleMs: this.pollMs,
+      onError: (err, retryMs) => this.o.log.warn({ err: (err as Error).message, retryMs: Math.round(retryMs) }, 'telegram outbox: store error; retrying'),
+      metrics: o.metrics,
+    });
   }
 
   start(): void {
-    if (this.loopDone) return;
+    if (this.started) return;
+    this.started = true;
     this.o.outbox.events.on('enqueued', this.onEnqueued);
     this.unwatch = this.o.bus?.watch(['telegram.outbox'], () => this.wake());
-    this.loopDone = this.loop();
+    this.loop.kick();
   }
 
   /** Stop after the request in flight (if any) has its answer recorded: a graceful stop leaves nothing in doubt. */
   async stop(): Promise<void> {
-    this.stopped = true;
     this.o.outbox.events.off('enqueued', this.onEnqueued);
     this.unwatch?.();
-    this.wake();
-    await this.loopDone;
+    await this.loop.stop();
   }
 
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    if (this.started) this.loop.kick();
   }
 
-  private async loop(): Promise<void> {
-    let storeFailures = 0;
-    while (!this.stopped) {
-      this.woken = false;
-      let worked = false;
-      let waitMs = this.pollMs;
-      try {
-        worked = await this.step();
-        if (!worked) waitMs = await this.idleWait();
-        storeFailures = 0;
-      } catch (err) {
-        storeFailures += 1;
-        waitMs = this.backoff(storeFailures);
-        this.o.log.warn({ err: (err as Error).message, retryMs: Math.round(waitMs) }, 'telegram outbox: store error; retrying');
-      }
-      if (!worked && !this.stopped) await this.sleep(waitMs);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.woken || ms <= 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeUp = () => {
-        this.wakeUp = undefined;
-        done();
-      };
-    });
+  /** One round: deliver the head row ('more'), or wait until it is due (or the safety poll). */
+  private async round(): Promise<RoundResult> {
+    if (await this.step()) return 'more';
+    return { waitMs: await this.idleWait() };
   }
 
   /** How long until the head row can be claimed (or the safety poll), and refresh the backlog gauge. */
@@ -124,7 +102,9 @@ export class OutboxSender {
                 WHERE status IN ('pending', 'sending') ORDER BY id LIMIT 1) h`,
     );
     const head = rows[0];
-    this.o.metrics?.telegramOutboxUnsent.set(head ? Number(head.backlog) : 0);
+    const backlog = head ? Number(head.backlog) : 0;
+    this.o.metrics?.telegramOutboxUnsent.set(backlog);
+    this.loop.setBacklog(backlog);
     if (!head) return this.pollMs;
     return Math.max(0, Math.min(this.pollMs, Math.ceil(Number(head.wait_ms ?? 0)) + 5));
   }
@@ -224,7 +204,7 @@ export class OutboxSender {
       !(err instanceof TelegramApiError);
     if (transient) {
       // 401/404 mean a wrong token or API URL: a configuration problem, not this message's; keep it for the fix.
-      const waitMs = this.backoff(row.attempts);
+      const waitMs = backoffDelay(this.retry, row.attempts);
       this.count(row, 'transient');
       const level = err instanceof TelegramApiError && err.errorCode < 500 ? 'error' : 'warn';
       this.o.log[level]({ id: row.id, err: msg, attempt: row.attempts, retryMs: Math.round(waitMs) }, 'telegram outbox: send failed; will retry');
@@ -234,11 +214,6 @@ export class OutboxSender {
     this.count(row, 'failed');
     this.o.log.error({ id: row.id, kind: row.kind, err: msg }, 'telegram outbox: Bot API refused the message; giving up on it');
     await this.finish(row, 'failed', msg);
-  }
-
-  private backoff(attempt: number): number {
-    const exp = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.max(0, attempt - 1));
-    return exp * (0.5 + Math.random() * 0.5);
   }
 
   private async release(row: OutboxRow, delayMs: number, error: string): Promise<void> {
@@ -297,7 +272,7 @@ export class OutboxSender {
       } catch (err) {
         if (Date.now() > deadline) throw err;
         this.o.log.warn({ err: (err as Error).message }, 'telegram outbox: could not record a send outcome; retrying');
-        await sleepMs(Math.min(2_000, 100 * 2 ** attempt));
+        await new Promise((r) => setTimeout(r, backoffDelay(RECORD_BACKOFF, attempt)));
       }
     }
   }

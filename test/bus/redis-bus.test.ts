@@ -7,8 +7,9 @@ import { RedisBus } from '../../core/bus/redis-bus.js';
 import { openBus } from '../../core/bus/open-bus.js';
 import type { BusEvent } from '../../core/bus/bus.js';
 import { isWingmanError } from '../../core/errors.js';
+import type { Metrics } from '../../core/metrics.js';
 import { testEnv, testName } from '../helpers/env.js';
-import { busContract, until } from './bus-contract.js';
+import { busContract, ev, nOf, until } from './bus-contract.js';
 
 const { redisUrl } = testEnv();
 const admin = new Redis(redisUrl);
@@ -25,19 +26,19 @@ async function deletePrefix(prefix: string): Promise<number> {
   return deleted;
 }
 
-function freshRedisBus(opts: { maxLen?: number } = {}) {
+function freshRedisBus(opts: { maxLen?: number; metrics?: Metrics } = {}) {
   const prefix = testName();
   const bus = new RedisBus({ url: redisUrl, prefix, ...opts });
   return { bus, prefix, cleanup: async () => void (await deletePrefix(prefix)) };
 }
 
-busContract(t, async () => freshRedisBus());
+busContract(t, async (metrics) => freshRedisBus({ metrics }));
 
 t.test('layout: one stream per topic under the prefix, data as one JSON field, cleaned up', async (t) => {
   const { bus, prefix, cleanup } = freshRedisBus();
-  const id = await bus.publish('gate.decided', { a: 1, s: 'x' });
+  const id = await bus.publish('gate.decided', ev('gate.decided', 1));
   const entries = (await admin.xrange(`${prefix}:gate.decided`, '-', '+')) as Array<[string, string[]]>;
-  t.same(entries, [[id, ['d', JSON.stringify({ a: 1, s: 'x' })]]]);
+  t.same(entries, [[id, ['d', JSON.stringify(ev('gate.decided', 1))]]]);
   await bus.close();
   t.ok((await deletePrefix(prefix)) >= 1, 'the test deletes its keys');
   t.same(await admin.keys(`${prefix}:*`), [], 'nothing left under the prefix');
@@ -50,7 +51,7 @@ t.test('XADD MAXLEN ~ bounds each stream', async (t) => {
     await bus.close();
     await cleanup();
   });
-  for (let n = 0; n < 1000; n++) await bus.publish('docker.executed', { n });
+  for (let n = 0; n < 1000; n++) await bus.publish('docker.executed', ev('docker.executed', n));
   const len = await admin.xlen(`${prefix}:docker.executed`);
   t.ok(len >= 10 && len < 1000, `trimmed to about the bound (${len})`);
 });
@@ -69,12 +70,12 @@ t.test('pending list: a failed entry stays pending, an acked one does not', asyn
     reclaimIdleMs: 60_000,
     handler: async (e) => {
       seen.push(e);
-      if (e.data.fail) throw new Error('no');
+      if ((e.data as unknown as { fail: boolean }).fail) throw new Error('no');
     },
   });
   await c.ready;
-  const bad = await bus.publish('claim.logged', { fail: true });
-  await bus.publish('claim.logged', { fail: false });
+  const bad = await bus.publish('claim.logged', ev('claim.logged', 1, { fail: true }));
+  await bus.publish('claim.logged', ev('claim.logged', 2, { fail: false }));
   await until(() => seen.length === 2, 'both handled');
   await c.stop();
   const pending = (await admin.xpending(`${prefix}:claim.logged`, 'pel', '-', '+', 10)) as Array<[string, string, number, number]>;
@@ -87,7 +88,7 @@ t.test('unreachable Redis: publish fails with WGM_ERR_BUS_UNAVAILABLE, ping() fa
   t.equal(await bus.ping(), false);
   let caught: unknown;
   try {
-    await bus.publish('gate.decided', { n: 1 });
+    await bus.publish('gate.decided', ev('gate.decided', 1));
   } catch (err) {
     caught = err;
   }
@@ -106,7 +107,7 @@ t.test('connections dropped by the server: the bus reconnects, consumers and wat
   const c = bus.consume({ group: 'rc', consumer: 'c1', topics: ['worker.heartbeat'], reclaimIdleMs: 300, handler: async (e) => void got.push(e) });
   const w = bus.watch(['worker.heartbeat'], (e) => void watched.push(e));
   await Promise.all([c.ready, w.ready]);
-  await bus.publish('worker.heartbeat', { n: 1 });
+  await bus.publish('worker.heartbeat', ev('worker.heartbeat', 1));
   await until(() => got.length === 1 && watched.length === 1, 'before the drop');
 
   // Kill only this bus's connections (named after its prefix), as a Redis restart would.
@@ -123,16 +124,16 @@ t.test('connections dropped by the server: the bus reconnects, consumers and wat
   let published = false;
   for (let i = 0; i < 50 && !published; i++) {
     try {
-      await bus.publish('worker.heartbeat', { n: 2 });
+      await bus.publish('worker.heartbeat', ev('worker.heartbeat', 2));
       published = true;
     } catch {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
   t.ok(published, 'publish works again');
-  await until(() => got.some((e) => e.data.n === 2), 'consumer got the entry published after the drop');
-  await until(() => watched.some((e) => e.data.n === 2), 'watcher got it too');
-  t.same(got.filter((e) => e.data.n === 1).length, 1, 'the acked entry was not delivered again');
+  await until(() => got.some((e) => nOf(e) === 2), 'consumer got the entry published after the drop');
+  await until(() => watched.some((e) => nOf(e) === 2), 'watcher got it too');
+  t.same(got.filter((e) => nOf(e) === 1).length, 1, 'the acked entry was not delivered again');
 });
 
 t.test('group lost (Redis restarted without persistence): recreated, nothing published afterwards is lost', async (t) => {
@@ -142,14 +143,14 @@ t.test('group lost (Redis restarted without persistence): recreated, nothing pub
     await cleanup();
   });
   const got: BusEvent[] = [];
-  const c = bus.consume({ group: 'lost', consumer: 'c1', topics: ['alert.sent'], startAt: '$', handler: async (e) => void got.push(e) });
+  const c = bus.consume({ group: 'lost', consumer: 'c1', topics: ['worker.added'], startAt: '$', handler: async (e) => void got.push(e) });
   await c.ready;
-  await bus.publish('alert.sent', { n: 1 });
+  await bus.publish('worker.added', ev('worker.added', 1));
   await until(() => got.length === 1, 'first entry');
   await admin.del(`${prefix}:alert.sent`); // stream and its groups gone
-  await bus.publish('alert.sent', { n: 2 }); // lands in a new stream with no group yet
-  await until(() => got.some((e) => e.data.n === 2), 'entry published into the new stream');
-  t.same(got.map((e) => e.data.n), [1, 2]);
+  await bus.publish('worker.added', ev('worker.added', 2)); // lands in a new stream with no group yet
+  await until(() => got.some((e) => nOf(e) === 2), 'entry published into the new stream');
+  t.same(got.map((e) => nOf(e)), [1, 2]);
 });
 
 t.test('openBus with REDIS_URL gives RedisBus with the prefix', async (t) => {
@@ -162,6 +163,6 @@ t.test('openBus with REDIS_URL gives RedisBus with the prefix', async (t) => {
   t.equal(bus.kind, 'redis');
   t.ok(bus instanceof RedisBus);
   t.equal((bus as RedisBus).prefix, prefix);
-  await bus.publish('gate.decided', { n: 1 });
+  await bus.publish('gate.decided', ev('gate.decided', 1));
   t.equal(await admin.xlen(`${prefix}:gate.decided`), 1);
 });

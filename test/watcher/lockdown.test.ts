@@ -53,7 +53,7 @@ t.test('a FALSE verdict locks the worker down everywhere and records one alert',
   t.equal(events.rows[0].claim_id, claimId);
   // The same verdict delivered again (a restart between steps): nothing repeats.
   await w.bus.publish('claim.verified', { claim_id: claimId, worker: 'w1', verdict: 'FALSE' });
-  await w.control.watcher.handle({ id: '0-1', topic: 'claim.verified', data: { claim_id: claimId }, deliveries: 2 });
+  await w.control.watcher.handle({ id: '0-1', topic: 'claim.verified', data: { claim_id: claimId, worker: 'w1', verdict: 'FALSE' }, deliveries: 2 });
   t.equal((await w.db.query(`SELECT count(*)::int AS n FROM alerts WHERE worker = 'w1'`)).rows[0].n, 1, 'still one alert');
   t.equal((await w.db.query(`SELECT count(*)::int AS n FROM lockdown_events WHERE worker = 'w1'`)).rows[0].n, 2, 'no second lockdown');
 });
@@ -115,7 +115,7 @@ t.test('unlock by API: container runs again and calls pass; audited with who and
 t.test('a sidecar that stops sending heartbeats gets its worker locked down', async (t) => {
   const hb = await startWingman({ env: { WINGMAN_HEARTBEAT_TIMEOUT_S: '2' } });
   t.teardown(() => hb.close());
-  await hb.bus.publish('worker.heartbeat', { worker: 'w2' });
+  await hb.bus.publish('worker.heartbeat', { worker: 'w2', container: null, at: new Date().toISOString() });
   await until('heartbeat recorded', async () => (await hb.db.query(`SELECT last_heartbeat_at FROM workers WHERE name = 'w2'`)).rows[0]?.last_heartbeat_at);
   await until('heartbeat lockdown', async () => (await hb.control.workers.get('w2'))?.locked, 30_000);
   const a = await until('heartbeat alert', async () => (await hb.db.query(`SELECT kind, text FROM alerts WHERE worker = 'w2'`)).rows[0]);

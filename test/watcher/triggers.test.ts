@@ -18,7 +18,7 @@ async function gate(worker: string, approved: boolean): Promise<string> {
      VALUES ($1, $2, $3, $4, $5, 'x', now(), clock_timestamp())`,
     [id, worker, approved ? 'APPROVED' : 'REJECTED', approved, approved ? 100 : 10],
   );
-  await w.bus.publish('gate.decided', { instruction_id: id, worker, approved });
+  await w.bus.publish('gate.decided', { instruction_id: id, worker, decision: approved ? 'APPROVED' : 'REJECTED', score: approved ? 100 : 10, rules: [] });
   return id;
 }
 
