@@ -2,7 +2,8 @@
 // `npm run test:unit`: the fast lane. Pure tests only (no Postgres, Redis or dockerd), listed below, run by tap
 // without coverage and without a test environment: the service variables are removed and DOCKER_HOST points at
 // nothing, so a test that reaches for a service fails here instead of slowly passing. The full suite is `npm test`.
-// A new test belongs here when it needs none of test/helpers/{env,db,wingman,...}.ts; the lane's own test
+// A new test belongs here when it needs none of test/helpers/{env,db,wingman,...}.ts and spawns no processes (the
+// shell wrapper's tests run the wrapper in a shell per case: minutes, so they stay in the full run); the lane's own test
 // (test/docs/unit-lane.test.ts) checks every file listed exists.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -28,8 +29,6 @@ export const UNIT_TESTS = [
   'test/policy/sidecar-identity.test.ts',
   'test/secrets/scan-secrets.test.ts',
   'test/telegram/message-format.test.ts',
-  'test/wrapper/classify.test.ts',
-  'test/wrapper/table.test.ts',
 ];
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
