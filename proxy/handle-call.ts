@@ -183,7 +183,8 @@ export async function handleCall(
     }
 
     if (hasBody(req) && isFormBody(req)) {
-      throw refusal('WGM_ERR_PROXY_UNSUPPORTED_BODY',
+      throw refusal(
+        'WGM_ERR_PROXY_UNSUPPORTED_BODY',
         'form-encoded and multipart bodies are not accepted: dockerd reads them ahead of the query, after the decision (send the parameters in the query)',
         'invalid',
       );
