@@ -1,6 +1,6 @@
 // Builds the control service's HTTP API (ops: approvals, workers, audit; health and metrics). main.ts listens;
 // tests build this and use inject() or listen on port 0.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyError } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { openDocker } from '../core/docker/open-docker.js';
 import { Approvals, isUuid, type Approval } from '../core/approvals/approvals.js';
 import { redactedOp } from '../core/approvals/operation.js';
@@ -8,7 +8,8 @@ import type { Bus } from '../core/bus/bus.js';
 import { sidecarSocketPath, workerSocketPath, type Config } from '../core/config.js';
 import { describeOperation } from '../core/docker/describe-operation.js';
 import { NotFound } from '../core/docker/resolve.js';
-import { isWingmanError, wingmanError } from '../core/errors.js';
+import { wingmanError } from '../core/errors.js';
+import { errorHandler } from '../core/http/error-handler.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { PolicyFile } from '../core/policy/policy-file.js';
@@ -79,35 +80,19 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
   });
 
-  server.setErrorHandler((err: FastifyError, req, reply) => {
-    if (isWingmanError(err)) {
-      return reply.status(err.statusCode).send({ message: err.message, code: err.code });
-    }
-    if (err.validation || err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || (err.statusCode && err.statusCode < 500)) {
-      return reply.status(err.statusCode && err.statusCode < 500 ? err.statusCode : 400).send({
-        message: err.message,
-        code: 'WGM_ERR_API_BAD_REQUEST',
-      });
-    }
-    const e = err as unknown as { code?: string };
-    if (e.code === 'WGM_ERR_STORE_UNAVAILABLE' || e.code === 'ECONNREFUSED' || /connect|terminat/i.test(err.message)) {
-      return reply.status(503).send({ message: 'store unavailable', code: 'WGM_ERR_STORE_UNAVAILABLE' });
-    }
-    req.log.error({ err: err.message }, 'unhandled error');
-    return reply.status(500).send({ message: 'internal error', code: 'WGM_ERR_INTERNAL' });
-  });
+  server.setErrorHandler(errorHandler());
 
-  server.addHook('onRequest', async (req, reply) => {
+  server.addHook('onRequest', async (req) => {
     const url = req.url.split('?')[0];
     const auth = req.routeOptions.config.auth;
     if (url === '/health' || url === '/metrics' || auth === 'public') return;
     // A browser says where a request comes from: a page of another origin changes nothing here, token or not.
     if (crossOrigin(req.method, req.headers, req.protocol)) {
-      return reply.status(403).send({ message: 'a page from another origin cannot make this call', code: 'WGM_ERR_API_ORIGIN' });
+      throw wingmanError('WGM_ERR_API_ORIGIN', 'a page from another origin cannot make this call');
     }
     if (auth === 'worker') return;
     if (!tokenMatches(req.headers.authorization, apiToken)) {
-      return reply.status(401).send({ message: 'missing or invalid bearer token', code: 'WGM_ERR_API_UNAUTHORIZED' });
+      throw wingmanError('WGM_ERR_API_UNAUTHORIZED');
     }
   });
 

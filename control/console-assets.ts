@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { wingmanError } from '../core/errors.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -94,14 +95,14 @@ export function registerConsoleAssets(server: FastifyInstance, opts: { dir?: str
   // Vite names built files by content hash: they never change under a name, so they may be cached for good.
   server.get<{ Params: { '*': string } }>('/assets/*', publicRoute, async (req, reply) => {
     const a = assets.get(`/assets/${req.params['*']}`);
-    if (!a) return reply.status(404).send({ message: 'no such console asset', code: 'WGM_ERR_API_NOT_FOUND' });
+    if (!a) throw wingmanError('WGM_ERR_API_NOT_FOUND', 'no such console asset');
     return send(reply, a, true, req.headers['if-none-match']);
   });
 
   for (const name of ['/favicon.svg']) {
     server.get(name, publicRoute, async (req, reply) => {
       const a = assets.get(name);
-      if (!a) return reply.status(404).send({ message: 'not found', code: 'WGM_ERR_API_NOT_FOUND' });
+      if (!a) throw wingmanError('WGM_ERR_API_NOT_FOUND');
       return send(reply, a, false, req.headers['if-none-match']);
     });
   }

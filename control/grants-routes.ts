@@ -13,7 +13,7 @@ import { planGrant } from '../core/approvals/grant-scope.js';
 import { Grants } from '../core/approvals/grants.js';
 import type { Bus } from '../core/bus/bus.js';
 import type { Config } from '../core/config.js';
-import { isWingmanError, wingmanError } from '../core/errors.js';
+import { isWingmanError, wingmanError, type WingmanError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { classifyShell } from '../core/policy/shell-classify.js';
 import type { PolicyFile } from '../core/policy/policy-file.js';
@@ -71,14 +71,20 @@ function answer(req: FastifyRequest, reply: FastifyReply, status: number, a: Ans
   return reply.send(a);
 }
 
+/** A coded error in the wrapper's answer shape, with the status of its code. */
+function refuse(req: FastifyRequest, reply: FastifyReply, e: WingmanError): FastifyReply {
+  return answer(req, reply, e.statusCode, { error: e.message, code: e.code });
+}
+
 function failure(req: FastifyRequest, reply: FastifyReply, log: Logger, err: unknown): FastifyReply {
-  if (isWingmanError(err)) return answer(req, reply, err.statusCode, { error: err.message, code: err.code });
+  if (isWingmanError(err)) return refuse(req, reply, err);
+  // The store's outages arrive coded (core/store); the docker engine's are socket errors, told by their code.
   const e = err as { code?: string; message?: string };
-  if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || /connect|terminat/i.test(e.message ?? '')) {
-    return answer(req, reply, 503, { error: 'store or docker engine unavailable', code: 'WGM_ERR_STORE_UNAVAILABLE' });
+  if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') {
+    return refuse(req, reply, wingmanError('WGM_ERR_STORE_UNAVAILABLE', 'the store or the docker engine cannot be reached'));
   }
   log.error({ err: e.message }, 'grant request failed');
-  return answer(req, reply, 500, { error: 'internal error', code: 'WGM_ERR_INTERNAL' });
+  return refuse(req, reply, wingmanError('WGM_ERR_INTERNAL'));
 }
 
 /** Decode `hex(arg0 \0 arg1 \0 …)` as the wrapper sends it (any byte survives sh that way). */
@@ -142,7 +148,7 @@ export function registerGrants(server: FastifyInstance, deps: GrantsRouteDeps): 
       if (tokenMatches(header, token)) worker = w;
     }
     if (!worker) {
-      return answer(req, reply, 401, { error: 'missing or invalid worker token', code: 'WGM_ERR_API_UNAUTHORIZED' });
+      return refuse(req, reply, wingmanError('WGM_ERR_API_UNAUTHORIZED'));
     }
     workerOf.set(req, worker);
   };

@@ -117,12 +117,13 @@ export class Watcher {
     } else if (e.topic === 'gate.decided') {
       await this.onGateDecided(e.data.worker, e.data.instruction_id);
     } else if (e.topic === 'worker.heartbeat') {
+      // Only the time is recorded. The container a lockdown pauses is a security field that ops set (POST
+      // /workers): a heartbeat anyone on the bus can send must not point lockdown at another container.
       const worker = e.data.worker;
-      const container = e.data.container || null;
       await this.o.db.query(
-        `INSERT INTO workers (name, last_heartbeat_at, container) VALUES ($1, now(), $2)
-         ON CONFLICT (name) DO UPDATE SET last_heartbeat_at = now(), container = COALESCE($2, workers.container)`,
-        [worker, container],
+        `INSERT INTO workers (name, last_heartbeat_at) VALUES ($1, now())
+         ON CONFLICT (name) DO UPDATE SET last_heartbeat_at = now()`,
+        [worker],
       );
     }
   }

@@ -39,68 +39,112 @@ const url = (protocols: string[]) =>
     { message: `expected a URL with scheme ${protocols.join(' or ')}` },
   );
 
-// Keys are the environment variable names so an error can name the variable exactly.
-const schema = z.object({
-  DATABASE_URL: url(['postgres:', 'postgresql:']),
-  REDIS_URL: url(['redis:', 'rediss:']),
-  WINGMAN_DATA_DIR: z.string().min(1).default('./.wingman'),
-  WINGMAN_PORT: port(5001),
-  WINGMAN_HOST: z.string().min(1).default('127.0.0.1'),
+// Keys are the environment variable names so an error can name the variable exactly; each says what it is for
+// (docs/configuration.md is generated from these: scripts/gen-config-doc.mjs).
+export const configSchema = z.object({
+  DATABASE_URL: url(['postgres:', 'postgresql:'])
+    .describe('Postgres the processes share (postgres://…). Unset under `wingman up`: an embedded store in the data directory. Required by `control`, `proxy` and `sidecar`.'),
+  REDIS_URL: url(['redis:', 'rediss:'])
+    .describe('Redis for the event bus and the lockdown mirror (redis://…). Unset under `wingman up`: an in-process bus. Required by `control`, `proxy` and `sidecar`.'),
+  WINGMAN_DATA_DIR: z.string().min(1).default('./.wingman')
+    .describe('Where Wingman keeps its state: the embedded store, audit spools, sockets (unless `WINGMAN_SOCKET_DIR`).'),
+  WINGMAN_PORT: port(5001)
+    .describe('Port of the control API and console.'),
+  WINGMAN_HOST: z.string().min(1).default('127.0.0.1')
+    .describe('Address the control API listens on.'),
   WINGMAN_UPSTREAM: z
     .string()
     .default('unix:///var/run/docker.sock')
-    .refine((s) => /^unix:\/\/\/.+/.test(s), { message: 'expected unix:///path/to/docker.sock' }),
-  WINGMAN_SOCKET_DIR: z.string().min(1).optional(),
-  WINGMAN_WORKERS: csv(z.string().regex(WORKER_NAME, 'worker names are lowercase [a-z0-9_.-], up to 63 chars')),
-  WINGMAN_APPROVAL_TIMEOUT_S: z.coerce.number().int().min(1).max(86400).default(600),
+    .refine((s) => /^unix:\/\/\/.+/.test(s), { message: 'expected unix:///path/to/docker.sock' })
+    .describe('The real Docker engine the proxy forwards to (unix:///path).'),
+  WINGMAN_SOCKET_DIR: z.string().min(1).optional()
+    .describe('Where the proxy creates one socket per worker (`<dir>/<worker>/docker.sock`) and the sidecar identities (`<dir>/_sidecar/<worker>/docker.sock`). Default: `<data dir>/sockets`.'),
+  WINGMAN_WORKERS: csv(z.string().regex(WORKER_NAME, 'worker names are lowercase [a-z0-9_.-], up to 63 chars'))
+    .describe('Workers the proxy serves, comma-separated (lowercase [a-z0-9_.-]); workers added by the API are served too.'),
+  WINGMAN_APPROVAL_TIMEOUT_S: z.coerce.number().int().min(1).max(86400).default(600)
+    .describe('How long a held call waits for a human decision before it expires (seconds).'),
   WINGMAN_API_TOKEN: optional.refine((s) => s === undefined || s.length >= 16, {
     message: 'expected at least 16 characters',
-  }),
-  WINGMAN_POLICY_FILE: optional,
-  WINGMAN_POLICY_MODE: z.enum(['enforce', 'shadow']).default('enforce'),
-  WINGMAN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
-  WINGMAN_MAX_PENDING_PER_WORKER: z.coerce.number().int().min(1).max(10_000).default(10),
-  WINGMAN_MAX_CONNECTIONS: z.coerce.number().int().min(16).max(1_000_000).default(4096),
-  WINGMAN_MAX_CONNECTIONS_PER_WORKER: z.coerce.number().int().min(2).max(1_000_000).default(256),
-  WINGMAN_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
-  WINGMAN_BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
-  WINGMAN_WORKER: optional.refine((s) => s === undefined || WORKER_NAME.test(s), { message: 'invalid worker name' }),
-  WINGMAN_WORKER_CONTAINER: optional,
-  WINGMAN_SIDECAR_PORT: port(8787),
+  })
+    .describe('Bearer token ops present to the control API (16+ characters). Required by `wingman control`; generated under `wingman up` when unset.'),
+  WINGMAN_POLICY_FILE: optional
+    .describe('Per-worker policy file (YAML or JSON); see docs/policy.md. Unset: the built-in policy.'),
+  WINGMAN_POLICY_MODE: z.enum(['enforce', 'shadow']).default('enforce')
+    .describe('`enforce` refuses what the policy denies; `shadow` forwards it and records what would have happened (worker identity only).'),
+  WINGMAN_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024)
+    .describe('(proxy) Largest request body the proxy inspects; larger is refused (413).'),
+  WINGMAN_MAX_PENDING_PER_WORKER: z.coerce.number().int().min(1).max(10_000).default(10)
+    .describe('Held calls one worker may have waiting at once; more get 429.'),
+  WINGMAN_MAX_CONNECTIONS: z.coerce.number().int().min(16).max(1_000_000).default(4096)
+    .describe('(proxy) Open connections in all; each worker socket keeps a share others cannot take.'),
+  WINGMAN_MAX_CONNECTIONS_PER_WORKER: z.coerce.number().int().min(2).max(1_000_000).default(256)
+    .describe('(proxy) Open connections one worker socket may hold; more get 429.'),
+  WINGMAN_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000)
+    .describe('(proxy) A request’s headers must arrive within this (slowloris); later gets 408.'),
+  WINGMAN_BODY_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000)
+    .describe('(proxy) A request body that sends nothing for this long is dropped.'),
+  WINGMAN_WORKER: optional.refine((s) => s === undefined || WORKER_NAME.test(s), { message: 'invalid worker name' })
+    .describe('(sidecar) The worker this sidecar watches. Required by `wingman sidecar`.'),
+  WINGMAN_WORKER_CONTAINER: optional
+    .describe('(sidecar) The worker’s container (id or name) the claims are verified in. Required by `wingman sidecar`.'),
+  WINGMAN_SIDECAR_PORT: port(8787)
+    .describe('(sidecar) Port of the sidecar’s HTTP API on 127.0.0.1.'),
   WINGMAN_SIDECAR_SOCKET: optional.refine((s) => s === undefined || /^(unix:\/\/)?\/.+/.test(s), {
     message: 'expected an absolute socket path (or unix:///path)',
-  }),
-  WINGMAN_SIDECAR_GID: optional.refine((s) => s === undefined || /^\d{1,10}$/.test(s), { message: 'expected a numeric group id' }),
-  WINGMAN_SIDECAR_ALLOW_ROOT: z.enum(['true', 'false', '1', '0', '']).default('false'),
-  WINGMAN_SIDECAR_URL: url(['http:', 'https:']).default('http://127.0.0.1:8787'),
-  WINGMAN_BASELINE_BUDGET_MS: z.coerce.number().int().min(0).max(60_000).default(2_000),
-  WINGMAN_BASELINE_TIMEOUT_S: z.coerce.number().int().min(1).max(3600).default(60),
-  WINGMAN_BASELINE_MAX_FILES: z.coerce.number().int().min(1).max(1_000_000).default(20_000),
-  WINGMAN_CONTROL_URL: url(['http:', 'https:']),
-  WINGMAN_LOCKDOWN_ACTION: z.enum(['pause', 'stop', 'none']).default('pause'),
-  WINGMAN_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (up to 64)').default('wingman'),
-  WINGMAN_HEARTBEAT_TIMEOUT_S: z.coerce.number().int().min(2).max(3600).default(30),
-  WINGMAN_GATE_REJECT_ALERT: z.coerce.number().int().min(1).max(1000).default(5),
-  WINGMAN_ALERT_GROUP_S: z.coerce.number().int().min(0).max(3600).default(30),
-  WINGMAN_DIGEST_INTERVAL_S: z.coerce.number().int().min(10).max(86400).default(3600),
+  })
+    .describe('(sidecar) Its read-only proxy identity. Default: `<socket dir>/_sidecar/<worker>/docker.sock`.'),
+  WINGMAN_SIDECAR_GID: optional.refine((s) => s === undefined || /^\d{1,10}$/.test(s), { message: 'expected a numeric group id' })
+    .describe('(proxy) Group that owns the sidecar sockets (0660), so a sidecar running as its own uid can connect.'),
+  WINGMAN_SIDECAR_ALLOW_ROOT: z.enum(['true', 'false', '1', '0', '']).default('false')
+    .describe('(sidecar) Run as root anyway: single-user development only.'),
+  WINGMAN_SIDECAR_URL: url(['http:', 'https:']).default('http://127.0.0.1:8787')
+    .describe('(`wingman run`, `wingman check`) Where the sidecar is.'),
+  WINGMAN_BASELINE_BUDGET_MS: z.coerce.number().int().min(0).max(60_000).default(2_000)
+    .describe('(sidecar) How long /check waits for the task-start baseline before answering.'),
+  WINGMAN_BASELINE_TIMEOUT_S: z.coerce.number().int().min(1).max(3600).default(60)
+    .describe('(sidecar) How long the task-start baseline may take in all.'),
+  WINGMAN_BASELINE_MAX_FILES: z.coerce.number().int().min(1).max(1_000_000).default(20_000)
+    .describe('(sidecar) How many files the task-start baseline reads at most.'),
+  WINGMAN_CONTROL_URL: url(['http:', 'https:'])
+    .describe('(CLI) Where the control API is, for `wingman approve`, `unlock`, … Default: `http://127.0.0.1:<WINGMAN_PORT>`.'),
+  WINGMAN_LOCKDOWN_ACTION: z.enum(['pause', 'stop', 'none']).default('pause')
+    .describe('What a lockdown does to the worker’s container (set by ops with `POST /workers {name, container}`): `pause`, `stop` or `none`.'),
+  WINGMAN_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (up to 64)').default('wingman')
+    .describe('Prefix of every Redis key and stream, so several deployments can share one Redis.'),
+  WINGMAN_HEARTBEAT_TIMEOUT_S: z.coerce.number().int().min(2).max(3600).default(30)
+    .describe('A sidecar silent for this long gets its worker locked down (seconds).'),
+  WINGMAN_GATE_REJECT_ALERT: z.coerce.number().int().min(1).max(1000).default(5)
+    .describe('Instructions in a row the gate rejects before ops are alerted.'),
+  WINGMAN_ALERT_GROUP_S: z.coerce.number().int().min(0).max(3600).default(30)
+    .describe('FALSE-claim alerts for one worker within this window are folded into one summary (seconds; 0: never).'),
+  WINGMAN_DIGEST_INTERVAL_S: z.coerce.number().int().min(10).max(86400).default(3600)
+    .describe('How often UNVERIFIABLE verdicts are summarised (seconds).'),
   WINGMAN_WORKER_TOKENS: csv(
     z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}:[A-Za-z0-9._-]{16,256}$/, 'expected worker:token pairs (token: 16+ of A-Z a-z 0-9 . _ -)'),
   ).refine((pairs) => new Set(pairs.map((p) => p.split(':')[0])).size === pairs.length, { message: 'a worker is listed twice' })
-    .refine((pairs) => new Set(pairs.map((p) => p.slice(p.indexOf(':') + 1))).size === pairs.length, { message: 'two workers share a token' }),
-  WINGMAN_GRANT_TTL_S: z.coerce.number().int().min(1).max(3600).default(120),
-  WINGMAN_TWO_PERSON_WORKERS: csv(z.string().regex(WORKER_NAME, 'invalid worker name')),
-  WINGMAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  // auto: readable lines on a terminal, JSON (one object a line) for anything else
-  WINGMAN_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-  TELEGRAM_BOT_TOKEN: optional,
+    .refine((pairs) => new Set(pairs.map((p) => p.slice(p.indexOf(':') + 1))).size === pairs.length, { message: 'two workers share a token' })
+    .describe('Shell-wrapper grants: each worker’s own token, as `worker:token` pairs, comma-separated (never the ops token).'),
+  WINGMAN_GRANT_TTL_S: z.coerce.number().int().min(1).max(3600).default(120)
+    .describe('How long an approved shell-wrapper grant stays usable after the decision (seconds).'),
+  WINGMAN_TWO_PERSON_WORKERS: csv(z.string().regex(WORKER_NAME, 'invalid worker name'))
+    .describe('Workers whose approvals need two different approvers, comma-separated.'),
+  WINGMAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+    .describe('Log level.'),
+  WINGMAN_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto')
+    .describe('`json` (one object a line), `pretty` (readable lines), or `auto`: pretty on a terminal, JSON otherwise.'),
+  TELEGRAM_BOT_TOKEN: optional
+    .describe('Telegram bot token; set, the control service runs the bot (approvals, alerts, /lockdown, /unlock). See docs/telegram.md.'),
   TELEGRAM_CHAT_ID: optional.refine((s) => s === undefined || /^-?\d+$|^@\w+$/.test(s), {
     message: 'expected a numeric chat id or @channel',
-  }),
-  TELEGRAM_APPROVER_IDS: csv(z.string().regex(/^\d+$/, 'expected numeric Telegram user ids')),
-  TELEGRAM_API_URL: url(['http:', 'https:']).default('https://api.telegram.org'),
+  })
+    .describe('The chat approvals and alerts go to (numeric id or @channel).'),
+  TELEGRAM_APPROVER_IDS: csv(z.string().regex(/^\d+$/, 'expected numeric Telegram user ids'))
+    .describe('Telegram user ids allowed to decide, comma-separated.'),
+  TELEGRAM_API_URL: url(['http:', 'https:']).default('https://api.telegram.org')
+    .describe('Bot API base URL (tests point it at a fake).'),
 });
 
-type Raw = z.infer<typeof schema>;
+type Raw = z.infer<typeof configSchema>;
 
 export interface Config {
   readonly databaseUrl: string | undefined;
@@ -166,7 +210,7 @@ export function isWorkerName(name: string): boolean {
 
 /** Validate the environment once. Throws WGM_ERR_CONFIG_INVALID naming the variable and the expected form. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw wingmanError('WGM_ERR_CONFIG_INVALID', issues.join('; '), {

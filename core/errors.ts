@@ -1,5 +1,8 @@
 // One table of coded errors. Callers branch on `.code`, never on message text.
-// `status` is the HTTP status a surface should answer with when this error reaches it.
+// `status` is the HTTP status every surface answers with for this code (control and the sidecar through
+// core/http/error-handler.ts, the proxy through proxy/reject.ts); `message` is what the client reads, followed by
+// the detail of the case. docs/errors.md says what each code means and what to do (test/errors-doc.test.ts keeps
+// the two in step).
 
 export const ERRORS = {
   WGM_ERR_CONFIG_INVALID: { status: 500, message: 'invalid configuration' },
@@ -17,7 +20,9 @@ export const ERRORS = {
   WGM_ERR_PROXY_UPSTREAM: { status: 502, message: 'docker engine unreachable' },
   WGM_ERR_PROXY_NOT_FOUND: { status: 404, message: 'no such object' },
   WGM_ERR_PROXY_PROTOCOL: { status: 400, message: 'unsupported protocol' },
-  WGM_ERR_PROXY_LOCKED: { status: 403, message: 'worker is locked down' },
+  WGM_ERR_PROXY_HEADERS_TIMEOUT: { status: 408, message: 'request headers not received in time' },
+  // 499 (nginx's "client closed request"): nobody reads it, the caller is gone; it is what the audit row records.
+  WGM_ERR_PROXY_CALLER_GONE: { status: 499, message: 'the caller went away while its call was held' },
   WGM_ERR_PROXY_NOT_OWNER: { status: 403, message: 'not this worker\'s object' },
   WGM_ERR_PROXY_UNSUPPORTED_BODY: { status: 415, message: 'body encoding not accepted' },
   WGM_ERR_PROXY_TOO_MANY_PENDING: { status: 429, message: 'too many held calls for this worker' },
@@ -29,11 +34,16 @@ export const ERRORS = {
   WGM_ERR_APPROVAL_EXPIRED: { status: 403, message: 'approval expired' },
   WGM_ERR_APPROVAL_MISMATCH: { status: 403, message: 'approval does not match this operation' },
   WGM_ERR_APPROVAL_USED: { status: 403, message: 'approval already used' },
+  WGM_ERR_APPROVAL_TOKEN_UNKNOWN: { status: 403, message: 'approval token not recognised' },
+  WGM_ERR_APPROVAL_NOT_APPROVED: { status: 403, message: 'approval is not approved' },
+  WGM_ERR_APPROVAL_IMAGE_CHANGED: { status: 409, message: 'the image changed since it was approved' },
   WGM_ERR_APPROVAL_UNAUTHORIZED: { status: 403, message: 'not an allowed approver' },
   WGM_ERR_API_UNAUTHORIZED: { status: 401, message: 'missing or invalid bearer token' },
   WGM_ERR_API_BAD_REQUEST: { status: 400, message: 'bad request' },
   WGM_ERR_API_NOT_FOUND: { status: 404, message: 'not found' },
   WGM_ERR_API_CONFLICT: { status: 409, message: 'conflict' },
+  WGM_ERR_API_MEDIA_TYPE: { status: 415, message: 'unsupported content type' },
+  WGM_ERR_API_BODY_TOO_LARGE: { status: 413, message: 'request body too large' },
   WGM_ERR_API_ORIGIN: { status: 403, message: 'request from another origin' },
   WGM_ERR_WORKER_INVALID: { status: 400, message: 'invalid worker name' },
   WGM_ERR_WORKER_LOCKED: { status: 423, message: 'worker is locked down' },
@@ -43,7 +53,6 @@ export const ERRORS = {
   WGM_ERR_CLAIM_VERIFY_UNAVAILABLE: { status: 503, message: 'claim verification unavailable' },
   WGM_ERR_CLAIM_CONTAINER_MISSING: { status: 404, message: 'worker container not found' },
   WGM_ERR_VALIDATION_INVALID: { status: 400, message: 'invalid validation request' },
-  WGM_ERR_TELEGRAM_SEND: { status: 502, message: 'telegram send failed' },
   WGM_ERR_GRANT_LIMIT: { status: 429, message: 'too many approval requests pending for this worker' },
   WGM_ERR_INTERNAL: { status: 500, message: 'internal error' },
 } as const satisfies Record<string, { status: number; message: string }>;

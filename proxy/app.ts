@@ -26,7 +26,7 @@ import { Ownership } from '../core/ownership/ownership.js';
 import { EngineLookup } from '../core/docker/engine-lookup.js';
 import { LockState } from './lock-state.js';
 import { openLockMirror, type LockMirror } from '../core/lockdown/lock-mirror.js';
-import { rejectSocket } from './reject.js';
+import { rejection, rejectSocket } from './reject.js';
 import { ConnectionBudget } from './connection-budget.js';
 
 export interface ProxyApp {
@@ -162,7 +162,7 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
       void handleCall(deps, name, req, { kind: 'upgrade', socket, head }, identity);
     });
     server.on('connect', (_req, socket) => {
-      rejectSocket(socket, log, name, { status: 400, code: 'WGM_ERR_PROXY_PROTOCOL', message: 'CONNECT is not supported' });
+      rejectSocket(socket, log, name, rejection('WGM_ERR_PROXY_PROTOCOL', 'CONNECT is not supported'));
     });
     server.on('clientError', (err, socket) => {
       // Unparseable HTTP (including HTTP/2 prior knowledge `PRI * HTTP/2.0`), or headers too slow: refuse, close,
@@ -170,8 +170,8 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
       const code = (err as NodeJS.ErrnoException).code ?? 'parse error';
       const timeout = code === 'ERR_HTTP_REQUEST_TIMEOUT';
       const r = timeout
-        ? { status: 408, code: 'WGM_ERR_PROXY_PROTOCOL' as const, message: `request headers not received within ${config.headersTimeoutMs} ms` }
-        : { status: 400, code: 'WGM_ERR_PROXY_PROTOCOL' as const, message: `malformed or unsupported HTTP (${code})` };
+        ? rejection('WGM_ERR_PROXY_HEADERS_TIMEOUT', `request headers not received within ${config.headersTimeoutMs} ms`)
+        : rejection('WGM_ERR_PROXY_PROTOCOL', `malformed or unsupported HTTP (${code})`);
       // Only what the HTTP parser refused (HPE_*, Node's ERR_HTTP_*) is a refused call. A socket error (the client
       // reset the connection or stopped reading: ECONNRESET, EPIPE) or a connection that never sent a byte (a
       // client's spare connection, dialled ahead and left idle until the header timeout) is not: closed, neither
@@ -189,8 +189,8 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
       if (admitted === 'over_share' || admitted === 'full') {
         const r =
           admitted === 'over_share'
-            ? { status: 429, code: 'WGM_ERR_PROXY_TOO_MANY_CONNECTIONS' as const, message: `${name} has ${budget.count(key)} connections open (at most ${config.maxConnectionsPerWorker}); close some` }
-            : { status: 503, code: 'WGM_ERR_PROXY_BUSY' as const, message: `the proxy is at its connection limit (${config.maxConnections}); retry shortly` };
+            ? rejection('WGM_ERR_PROXY_TOO_MANY_CONNECTIONS', `${name} has ${budget.count(key)} connections open (at most ${config.maxConnectionsPerWorker}); close some`)
+            : rejection('WGM_ERR_PROXY_BUSY', `the proxy is at its connection limit (${config.maxConnections}); retry shortly`);
         metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
         auditRefused(name, identity, r.status, r.message);
         rejectSocket(s, log, name, r);

@@ -13,7 +13,7 @@ import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.
 import { isDataError } from '../core/store/db.js';
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../core/config.js';
-import { isWingmanError } from '../core/errors.js';
+import { ERRORS, isWingmanError, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import { decide, type Decision } from '../core/policy/decide.js';
@@ -25,7 +25,7 @@ import type { PolicyFile } from '../core/policy/policy-file.js';
 import type { Fetched, Forwarder } from './forward.js';
 import type { LockState } from './lock-state.js';
 import { hasBody, readBody } from './read-body.js';
-import { reject, rejectSocket, type Rejection } from './reject.js';
+import { reject, rejection, rejectSocket, type Rejection } from './reject.js';
 import { currentImageId, execContainerId, fillRoute, gatherFacts, NotFound, resolveParams } from '../core/docker/resolve.js';
 import type { WorkerContainers } from './worker-containers.js';
 import { forwardUpgrade } from './upgrade.js';
@@ -84,14 +84,23 @@ interface AuditCtx {
   auditId?: string;
 }
 
+type TokenCheckCode = Extract<Awaited<ReturnType<Approvals['consumeToken']>>, { ok: false }>['code'];
+const TOKEN_REFUSAL: Record<TokenCheckCode, ErrorCode> = {
+  WGM_ERR_APPROVAL_NOT_FOUND: 'WGM_ERR_APPROVAL_TOKEN_UNKNOWN',
+  WGM_ERR_APPROVAL_USED: 'WGM_ERR_APPROVAL_USED',
+  WGM_ERR_APPROVAL_MISMATCH: 'WGM_ERR_APPROVAL_MISMATCH',
+  WGM_ERR_APPROVAL_EXPIRED: 'WGM_ERR_APPROVAL_EXPIRED',
+  WGM_ERR_APPROVAL_NOT_PENDING: 'WGM_ERR_APPROVAL_NOT_APPROVED',
+};
+
 class Refusal extends Error {
   constructor(readonly r: Rejection, readonly decision: string) {
     super(r.message);
   }
 }
 
-const refusal = (status: number, code: string, message: string, decision = 'deny') =>
-  new Refusal({ status, code, message }, decision);
+/** A refusal with `code`'s status from the table; `decision` is what the audit row and the metrics say. */
+const refusal = (code: ErrorCode, message: string, decision = 'deny') => new Refusal(rejection(code, message), decision);
 
 function isJsonRequest(req: IncomingMessage): boolean {
   return /^application\/(.+\+)?json\b/i.test(req.headers['content-type'] ?? '');
@@ -166,16 +175,15 @@ export async function handleCall(
 
     if (io.kind === 'upgrade') {
       if (!HIJACK_RULES.has(match.rule.id)) {
-        throw refusal(400, 'WGM_ERR_PROXY_PROTOCOL', 'connection upgrade is only accepted on attach and exec start', 'invalid');
+        throw refusal('WGM_ERR_PROXY_PROTOCOL', 'connection upgrade is only accepted on attach and exec start', 'invalid');
       }
       if (req.headers['transfer-encoding']) {
-        throw refusal(400, 'WGM_ERR_PROXY_PROTOCOL', 'chunked body on an upgrade request', 'invalid');
+        throw refusal('WGM_ERR_PROXY_PROTOCOL', 'chunked body on an upgrade request', 'invalid');
       }
     }
 
     if (hasBody(req) && isFormBody(req)) {
       throw refusal(
-        415,
         'WGM_ERR_PROXY_UNSUPPORTED_BODY',
         'form-encoded and multipart bodies are not accepted: dockerd reads them ahead of the query, after the decision (send the parameters in the query)',
         'invalid',
@@ -253,13 +261,13 @@ export async function handleCall(
       if (prefetched.status === 404) throw new NotFound('container', match.params.name ?? '');
       if (prefetched.status === 200) {
         const seen = inspected(prefetched.body);
-        if (!seen) throw refusal(502, 'WGM_ERR_PROXY_UPSTREAM', 'docker engine answered an inspect without an id', 'error');
+        if (!seen) throw refusal('WGM_ERR_PROXY_UPSTREAM', 'docker engine answered an inspect without an id', 'error');
         let owner: string | undefined;
         try {
           owner = await deps.ownership.ownerOf('container', seen.id);
         } catch (err) {
           if (isWingmanError(err)) throw err;
-          throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'the store cannot say who owns what this call touches; refused (fail closed)', 'error');
+          throw refusal('WGM_ERR_STORE_UNAVAILABLE', 'the store cannot say who owns what this call touches; refused (fail closed)', 'error');
         }
         const ref = match.params.name ?? '';
         objects = { target: { kind: 'container', ref, use: 'target', exists: true, id: seen.id, names: [seen.name], owner: owner ?? null }, refs: [] };
@@ -269,7 +277,7 @@ export async function handleCall(
         objects = await gatherObjects(deps.engine, deps.ownership, match.rule, match.params, target, body);
       } catch (err) {
         if (isWingmanError(err) || (err as { statusCode?: number }).statusCode !== undefined) throw err;
-        throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'the store cannot say who owns what this call touches; refused (fail closed)', 'error');
+        throw refusal('WGM_ERR_STORE_UNAVAILABLE', 'the store cannot say who owns what this call touches; refused (fail closed)', 'error');
       }
       const t = objects.target;
       // A name that does not exist now is answered here: forwarding it by name could reach an object that
@@ -287,7 +295,7 @@ export async function handleCall(
     if (writes) deps.engine.invalidate();
     const lock = match.rule.read || sidecar ? undefined : await deps.lockState.get(worker);
     if (lock === 'unknown') {
-      throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', 'lockdown state unknown (the store is unreachable and the Redis mirror is not known to be in step with it); refused (fail closed)', 'error');
+      throw refusal('WGM_ERR_STORE_UNAVAILABLE', 'lockdown state unknown (the store is unreachable and the Redis mirror is not known to be in step with it); refused (fail closed)', 'error');
     }
     const lockdown = lock;
     const decision = decide({
@@ -318,7 +326,7 @@ export async function handleCall(
 
     if (action === 'deny') {
       const code = decision.notOwner ? 'WGM_ERR_PROXY_NOT_OWNER' : 'WGM_ERR_PROXY_FORBIDDEN';
-      throw refusal(403, code, decision.reasons.join('; ') || `${decision.summary} is not allowed`);
+      throw refusal(code, decision.reasons.join('; ') || `${decision.summary} is not allowed`);
     }
 
     // Calls go to the id that was checked, so a rename between check and forward changes nothing.
@@ -350,7 +358,7 @@ export async function handleCall(
     } catch (err) {
       ctx.auditId = undefined;
       deps.log.error({ worker, err: (err as Error).message }, 'audit log cannot be written; call refused');
-      throw refusal(503, 'WGM_ERR_AUDIT_UNAVAILABLE', 'the audit log cannot be written (disk full?); refused until it can (fail closed)', 'error');
+      throw refusal('WGM_ERR_AUDIT_UNAVAILABLE', 'the audit log cannot be written (disk full?); refused until it can (fail closed)', 'error');
     }
 
     if (io.kind === 'http' && (prefetched || (identity === 'worker' && needsFiltering(match.rule)))) {
@@ -407,28 +415,28 @@ export async function handleCall(
 
 function toRefusal(err: unknown, upstreamSocket: string): Refusal {
   if (err instanceof Refusal) return err;
-  if (err instanceof NotFound) return refusal(404, 'WGM_ERR_PROXY_NOT_FOUND', err.message, 'not_found');
+  if (err instanceof NotFound) return refusal('WGM_ERR_PROXY_NOT_FOUND', err.message, 'not_found');
   if (isWingmanError(err)) {
-    const status = err.statusCode >= 500 ? err.statusCode : err.statusCode;
-    return refusal(status, err.code, err.message, status === 400 || status === 413 ? 'invalid' : 'deny');
+    const r = rejection(err.code, err.message);
+    return new Refusal(r, r.status === 400 || r.status === 413 ? 'invalid' : 'deny');
   }
   const e = err as { code?: string; statusCode?: number; message?: string; engineMessage?: string; json?: { message?: unknown } };
   // The engine could not parse what the caller named (an inspect made to decide on it answered 400): the
   // caller's bad input, not an engine failure.
   if (e.statusCode === 400) {
     const said = e.engineMessage ?? (typeof e.json?.message === 'string' ? e.json.message : e.message ?? 'bad reference');
-    return refusal(400, 'WGM_ERR_PROXY_BAD_PATH', `the docker engine refused the reference: ${said.slice(0, 200)}`, 'invalid');
+    return refusal('WGM_ERR_PROXY_BAD_PATH', `the docker engine refused the reference: ${said.slice(0, 200)}`, 'invalid');
   }
   // dockerd redirects a path with `//` or dot segments (a name with '/', '.', '..', or an empty one); no redirect is
   // followed (core/docker/open-docker.ts), and the caller's name is what is wrong. docker-modem's refusal to follow
   // carries no code, only its message.
   if ((e.statusCode !== undefined && e.statusCode >= 300 && e.statusCode < 400) || /^Max redirects exceeded/.test(e.message ?? '')) {
-    return refusal(400, 'WGM_ERR_PROXY_BAD_PATH', 'the docker engine does not take this name (empty, or with "/" or dot segments)', 'invalid');
+    return refusal('WGM_ERR_PROXY_BAD_PATH', 'the docker engine does not take this name (empty, or with "/" or dot segments)', 'invalid');
   }
   if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT' || e.code === 'ECONNRESET') {
-    return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', engineUnreachable(upstreamSocket), 'error');
+    return refusal('WGM_ERR_PROXY_UPSTREAM', engineUnreachable(upstreamSocket), 'error');
   }
-  return refusal(502, 'WGM_ERR_PROXY_UPSTREAM', `docker engine error: ${(e.message ?? 'unknown').slice(0, 200)}`, 'error');
+  return refusal('WGM_ERR_PROXY_UPSTREAM', `docker engine error: ${(e.message ?? 'unknown').slice(0, 200)}`, 'error');
 }
 
 function auditRecord(
@@ -496,12 +504,12 @@ async function sidecarTarget(
     mine = await deps.workerContainers.idOf(worker);
   } catch (err) {
     if (isWingmanError(err) || (err as { statusCode?: number }).statusCode !== undefined) throw err;
-    throw refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', `the store cannot say which container is ${worker}'s; refused (fail closed)`, 'error');
+    throw refusal('WGM_ERR_STORE_UNAVAILABLE', `the store cannot say which container is ${worker}'s; refused (fail closed)`, 'error');
   }
   // Its worker's own container, or (below, in decide) one its worker owns; forwarded to the checked id either way.
   if (rule.sidecar === 'worker') return { own: mine !== undefined && checkedId === mine };
   if (!mine) {
-    throw refusal(403, 'WGM_ERR_PROXY_FORBIDDEN', `no container is registered for worker ${worker}; its sidecar identity has nothing to read (POST /workers {name, container})`);
+    throw refusal('WGM_ERR_PROXY_FORBIDDEN', `no container is registered for worker ${worker}; its sidecar identity has nothing to read (POST /workers {name, container})`);
   }
   const key = Object.keys(params)[0] ?? '';
   if (rule.object === 'exec') {
@@ -514,7 +522,7 @@ async function sidecarTarget(
 }
 
 const storeDown = (what: string) =>
-  refusal(503, 'WGM_ERR_STORE_UNAVAILABLE', `approval store unavailable; ${what} refused until it is back (fail closed)`, 'error');
+  refusal('WGM_ERR_STORE_UNAVAILABLE', `approval store unavailable; ${what} refused until it is back (fail closed)`, 'error');
 
 /** What a hijack caller may send before its call is forwarded; kept for the forward (beyond it, reading stops). */
 const EARLY_BYTES_MAX = 1024 * 1024;
@@ -606,15 +614,12 @@ async function holdForApproval(
     }
     if (check.approval) onHeld(check.approval.id);
     if (!check.ok) {
-      const why: Record<string, string> = {
-        WGM_ERR_APPROVAL_NOT_FOUND: 'approval token not recognised',
-        WGM_ERR_APPROVAL_USED: 'approval already used',
-        WGM_ERR_APPROVAL_MISMATCH: 'approval does not match this operation',
-        WGM_ERR_APPROVAL_EXPIRED: 'approval expired',
-        WGM_ERR_APPROVAL_NOT_PENDING: `approval is ${check.approval?.status ?? 'not approved'}`,
-      };
+      // A token the proxy refuses is the caller's 403, whatever the approval API answers for the same state
+      // (404 unknown, 409 not pending).
+      const code = TOKEN_REFUSAL[check.code];
+      const what = code === 'WGM_ERR_APPROVAL_NOT_APPROVED' ? `approval is ${check.approval?.status ?? 'not approved'}` : ERRORS[code].message;
       const id = check.approval ? ` (approval ${check.approval.id})` : '';
-      throw refusal(403, check.code, `${why[check.code]}${id}`);
+      throw refusal(code, `${what}${id}`);
     }
     deps.metrics.approvals.inc({ outcome: 'token' });
     approvalId = check.approval.id;
@@ -638,9 +643,9 @@ async function holdForApproval(
         waiter: deps.waiter.id,
       }));
     } catch (err) {
-      if (isWingmanError(err, 'WGM_ERR_PROXY_TOO_MANY_PENDING')) throw refusal(429, err.code, err.message);
+      if (isWingmanError(err, 'WGM_ERR_PROXY_TOO_MANY_PENDING')) throw refusal(err.code, err.message);
       // The store is up and refused what the call names (a NUL byte in a name or a filter): the caller's input.
-      if (isDataError(err)) throw refusal(400, 'WGM_ERR_PROXY_BAD_PATH', 'the call names something the store cannot keep (a NUL byte?); refused', 'invalid');
+      if (isDataError(err)) throw refusal('WGM_ERR_PROXY_BAD_PATH', 'the call names something the store cannot keep (a NUL byte?); refused', 'invalid');
       throw storeDown(decision.summary);
     }
     deps.log.info({ worker, approval: approval.id, rule: decision.rule.id }, 'call held for approval');
@@ -657,21 +662,21 @@ async function holdForApproval(
       }
       if (!final || gone.aborted) {
         deps.metrics.approvals.inc({ outcome: 'cancelled' });
-        throw refusal(499, 'WGM_ERR_PROXY_DENIED', `caller went away (approval ${approval.id})`, 'cancelled');
+        throw refusal('WGM_ERR_PROXY_CALLER_GONE', `caller went away (approval ${approval.id})`, 'cancelled');
       }
       deps.metrics.approvals.inc({ outcome: final.status });
       if (final.status === 'denied') {
         const note = final.note ? `: ${final.note}` : '';
-        throw refusal(403, 'WGM_ERR_PROXY_DENIED', `denied by ${final.decided_by ?? 'an approver'}${note} (approval ${approval.id})`, 'denied');
+        throw refusal('WGM_ERR_PROXY_DENIED', `denied by ${final.decided_by ?? 'an approver'}${note} (approval ${approval.id})`, 'denied');
       }
       if (final.status === 'expired') {
-        throw refusal(403, 'WGM_ERR_APPROVAL_EXPIRED', `no decision within ${deps.config.approvalTimeoutS}s, expired (approval ${approval.id})`, 'expired');
+        throw refusal('WGM_ERR_APPROVAL_EXPIRED', `no decision within ${deps.config.approvalTimeoutS}s, expired (approval ${approval.id})`, 'expired');
       }
       if (final.status !== 'approved') {
-        throw refusal(403, 'WGM_ERR_PROXY_DENIED', `approval ${approval.id} is ${final.status}`, 'denied');
+        throw refusal('WGM_ERR_PROXY_DENIED', `approval ${approval.id} is ${final.status}`, 'denied');
       }
       spent = await deps.approvals.consume(approval.id, hash).catch(() => undefined);
-      if (!spent) throw refusal(403, 'WGM_ERR_APPROVAL_USED', `approval already used (approval ${approval.id})`, 'denied');
+      if (!spent) throw refusal('WGM_ERR_APPROVAL_USED', `approval already used (approval ${approval.id})`, 'denied');
     } finally {
       deps.waiter.release(approval.id);
       deps.metrics.approvalsPending.dec();
@@ -685,7 +690,7 @@ async function holdForApproval(
   if (resolved.imageId) {
     const now = await currentImageId(deps.docker, decision.params.name ?? '');
     if (now !== resolved.imageId) {
-      throw refusal(409, 'WGM_ERR_APPROVAL_MISMATCH', `image ${decision.params.name} changed since it was approved (approval ${approvalId})`);
+      throw refusal('WGM_ERR_APPROVAL_IMAGE_CHANGED', `image ${decision.params.name} changed since it was approved (approval ${approvalId})`);
     }
   }
   return { approvalId, approvedBy, path };

@@ -1,15 +1,23 @@
 // Every refusal the proxy gives goes through here: one log shape, Docker's `{"message": "wingman: …"}` body (so the
 // docker CLI prints it), for normal responses and for raw (upgrade) sockets alike.
-import type { ServerResponse } from 'node:http';
+// The status is the code's, from the one table (core/errors.ts): a caller names the code and says what happened.
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ERRORS, type ErrorCode } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 
 export interface Rejection {
-  status: number;
+  /** the code's status in core/errors.ts */
+  readonly status: number;
   /** what the client reads, without the `wingman: ` prefix */
-  message: string;
-  /** bounded code for logs and metrics, e.g. WGM_ERR_PROXY_FORBIDDEN */
-  code: string;
+  readonly message: string;
+  /** bounded code for logs, e.g. WGM_ERR_PROXY_FORBIDDEN */
+  readonly code: ErrorCode;
+}
+
+/** A refusal with `code`'s status; `message` says what happened (default: the table's message for the code). */
+export function rejection(code: ErrorCode, message?: string): Rejection {
+  return { code, status: ERRORS[code].status, message: message ?? ERRORS[code].message };
 }
 
 export function rejectionBody(r: Rejection): string {
@@ -34,26 +42,12 @@ export function reject(res: ServerResponse, log: Logger, worker: string, r: Reje
   res.end(body);
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  409: 'Conflict',
-  413: 'Payload Too Large',
-  415: 'Unsupported Media Type',
-  423: 'Locked',
-  429: 'Too Many Requests',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-};
-
 export function rejectSocket(socket: Duplex, log: Logger, worker: string, r: Rejection, method = '', route = ''): void {
   logRejection(log, worker, r, method, route);
   const body = rejectionBody(r);
   if (socket.writable) {
     socket.end(
-      `HTTP/1.1 ${r.status} ${STATUS_TEXT[r.status] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
+      `HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? 'Error'}\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   } else socket.destroy();

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { wingmanError } from '../core/errors.js';
+import { isWingmanError, wingmanError } from '../core/errors.js';
 
 export interface SpooledBody {
   path: string;
@@ -37,7 +37,7 @@ export async function spoolBody(req: IncomingMessage, dir: string): Promise<Spoo
     await pipeline(req, meter, fs.createWriteStream(file, { mode: 0o600 }));
   } catch (err) {
     remove();
-    if ((err as { code?: string }).code === 'WGM_ERR_PROXY_BODY_TOO_LARGE') throw err;
+    if (isWingmanError(err, 'WGM_ERR_PROXY_BODY_TOO_LARGE')) throw err;
     throw wingmanError('WGM_ERR_PROXY_BAD_BODY', `body could not be read: ${(err as Error).message}`);
   }
   return { path: file, sha256: hash.digest('hex'), bytes, remove };

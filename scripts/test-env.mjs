@@ -5,6 +5,9 @@
 //
 //   node scripts/test-env.mjs            # shell `export` lines: eval "$(node scripts/test-env.mjs)"
 //   node scripts/test-env.mjs --json     # one JSON object on the last stdout line (used by scripts/test.mjs)
+//   node scripts/test-env.mjs --down     # `npm run test:down`: stop the private dockerd, and Postgres and Redis if
+//                                        # this script started them (recorded in STARTED_FILE); shared: other runs
+//                                        # on this machine lose them too
 //
 // Progress goes to stderr. Run it under `flock -o /tmp/wgmtest-env.lock` when several runs may start at once
 // (scripts/test.mjs does); -o keeps the lock out of the long-lived dockerd.
@@ -92,6 +95,20 @@ function which(bin) {
 
 // ---------------------------------------------------------------- Postgres, Redis
 
+// What this script started (and so may stop on --down): a Postgres or Redis that was already running is not ours.
+const STARTED_FILE = `${DOCKER_DIR}/started.json`;
+function started() {
+  try {
+    return JSON.parse(readFileSync(STARTED_FILE, 'utf8'));
+  } catch {
+    return {};
+  }
+}
+function recordStarted(what, value) {
+  mkdirSync(DOCKER_DIR, { recursive: true });
+  writeFileSync(STARTED_FILE, JSON.stringify({ ...started(), [what]: value }));
+}
+
 async function ensurePostgres() {
   if (await tcpOpen(5432)) return 'running';
   const versions = existsSync('/etc/postgresql') ? (await must('ls', ['/etc/postgresql'])).split(/\s+/).filter(Boolean) : [];
@@ -102,6 +119,7 @@ async function ensurePostgres() {
     if (r.code !== 0) say(`pg_ctlcluster ${v}: ${(r.stderr || r.stdout).trim()}`);
   }
   await waitFor(() => tcpOpen(5432), 'Postgres on 127.0.0.1:5432', 30_000);
+  recordStarted('postgres', versions);
   return 'started';
 }
 
@@ -115,6 +133,7 @@ async function ensureRedis() {
     '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log',
   ]);
   await waitFor(() => tcpOpen(6379), 'Redis on 127.0.0.1:6379', 30_000);
+  recordStarted('redis', true);
   return 'started';
 }
 
@@ -439,7 +458,28 @@ export async function ensureTestEnv() {
 }
 
 const invokedDirectly = process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(import.meta.url).pathname);
-if (invokedDirectly) {
+/** `npm run test:down`: stop what `npm test` brought up (the private engine always; Postgres and Redis if ours). */
+export async function stopTestEnv() {
+  await stopOurDockerd();
+  const ours = started();
+  for (const v of ours.postgres ?? []) {
+    say(`stopping Postgres ${v}`);
+    await run('pg_ctlcluster', ['--skip-systemctl-redirect', v, 'main', 'stop']);
+  }
+  if (ours.redis) {
+    say('stopping Redis');
+    await run('redis-cli', ['-p', '6379', 'shutdown', 'nosave']);
+  }
+  rmSync(STARTED_FILE, { force: true });
+  say('stopped');
+}
+
+if (invokedDirectly && process.argv.includes('--down')) {
+  stopTestEnv().catch((err) => {
+    say(`FAILED: ${err.message}`);
+    process.exit(1);
+  });
+} else if (invokedDirectly) {
   ensureTestEnv().then(
     (env) => {
       if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(env)}\n`);

@@ -175,6 +175,7 @@ async function main() {
       }
     } else say('no coverage report');
   }
+  say('the test environment stays up for the next run; stop it (private dockerd, and Postgres/Redis if started here) with: npm run test:down');
   finalLine = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
   exitCode = failed > 0 || tap.code !== 0 ? 1 : 0;
 }

@@ -17,6 +17,7 @@ import { DockerodeWorkerContainer } from '../core/claims/dockerode-worker-contai
 import type { WorkerContainer } from '../core/claims/worker-container.js';
 import type { Config } from '../core/config.js';
 import { wingmanError } from '../core/errors.js';
+import { errorHandler } from '../core/http/error-handler.js';
 import { Instructions } from '../core/instructions/instructions.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
@@ -24,7 +25,6 @@ import type { Db } from '../core/store/db.js';
 import { Workers } from '../core/workers/workers.js';
 import { registerCheckRoute } from './check-route.js';
 import { registerClaimRoutes } from './claim-routes.js';
-import { sidecarErrorHandler } from './errors.js';
 import { registerExecutedRoute } from './executed-route.js';
 import { Approvals } from '../core/approvals/approvals.js';
 import { registerValidationRoute, testProcessFrom } from '../validation/validation-route.js';
@@ -92,7 +92,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
   });
-  server.setErrorHandler(sidecarErrorHandler);
+  server.setErrorHandler(errorHandler({ accepts: 'application/json (or text/markdown for /check)' }));
   // /check also takes the instruction as the raw body (curl --data-binary @task.md -H 'content-type: text/markdown').
   server.addContentTypeParser(['text/plain', 'text/markdown'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 

@@ -1,4 +1,5 @@
-// The sidecar's heartbeat: every few seconds it tells the watcher it is alive (and which container it watches).
+// The sidecar's heartbeat: every few seconds it tells the watcher it is alive. It names the container it watches,
+// but the watcher records only the time: which container is a worker's is set by ops (POST /workers).
 // A sidecar that stops (killed, crashed, cut off) stops beating, and the watcher locks its worker down.
 import type { Bus } from '../core/bus/bus.js';
 import type { Logger } from '../core/log.js';

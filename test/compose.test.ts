@@ -36,3 +36,23 @@ t.test('the worker example: the sidecar runs apart from its worker', async (t) =
   t.notOk(JSON.stringify(doc).includes('docker.sock:/'), 'no raw engine socket in the worker example');
   t.same(doc.services.proxy.group_add, ['${WINGMAN_SIDECAR_GID}'], 'the proxy can give the sidecar socket to its group');
 });
+
+t.test('the engine socket: the processes that mount it get the group that can open it', async (t) => {
+  const base = parse(fs.readFileSync(path.join(dir, 'docker-compose.base.yml'), 'utf8'));
+  for (const svc of ['control', 'proxy']) {
+    t.ok((base.services[svc].volumes as string[]).some((v) => v.startsWith('${DOCKER_SOCKET}:')), `${svc} mounts the engine socket`);
+    t.same(base.services[svc].group_add, ['${DOCKER_GID:-999}'], `${svc} runs with the socket's group`);
+  }
+  t.match(example, /^DOCKER_GID=/m, '.env.example says how to set it');
+});
+
+t.test('.env.example sets no host port: copied for DEV, it keeps the DEV defaults', async (t) => {
+  for (const name of ['WINGMAN_PORT', 'POSTGRES_PORT', 'REDIS_PORT', 'PROMETHEUS_PORT', 'GRAFANA_PORT']) {
+    t.notOk(documented.has(name), `${name} is not set (only shown commented out)`);
+    t.match(example, new RegExp(`^# ${name}=`, 'm'), `${name} is shown`);
+  }
+  for (const f of files.filter((f) => /\.(dev|test|prd)\.yml$/.test(f))) {
+    const text = fs.readFileSync(path.join(dir, f), 'utf8');
+    for (const m of text.matchAll(/\$\{([A-Z_]+_PORT)(:-[^}]*)?\}/g)) t.ok(m[2], `${f}: ${m[1]} has a default`);
+  }
+});

@@ -52,6 +52,14 @@ t.test('alert rules and scrape config are consistent', async (t) => {
   const prom = YAML.parse(fs.readFileSync(path.join(mon, 'prometheus.yml'), 'utf8'));
   t.match(prom.rule_files[0], /alert-rules\.yml$/);
   t.ok(prom.scrape_configs.length > 0);
+  // The split deployment (compose/docker-compose.base.yml) runs control and the proxy apart: both are scraped, each
+  // at a service of the compose file, on the port it serves /metrics on (WINGMAN_PORT).
+  const base = YAML.parse(fs.readFileSync(path.join(mon, '..', 'docker-compose.base.yml'), 'utf8'));
+  const targets = prom.scrape_configs.flatMap((c: { static_configs: { targets: string[] }[] }) => c.static_configs.flatMap((s) => s.targets));
+  for (const svc of ['control', 'proxy']) {
+    t.ok(targets.includes(`${svc}:${base.services.control.environment.WINGMAN_PORT}`), `${svc} is scraped`);
+    t.ok(base.services[svc], `${svc} is a service of the split deployment`);
+  }
 });
 
 t.test('metric names follow Prometheus conventions and labels are bounded by construction', async (t) => {

@@ -1,5 +1,7 @@
-// Workers and their lockdown state (mutable; the store is the source of truth). Lock/unlock publish events so
-// the proxy and sidecars drop their cached state at once.
+// The workers table: who the workers are and their state as the store says (the source of truth). Locking and
+// releasing a worker is core/lockdown/lockdowns.ts, the one path that also writes the lockdown_events row, the
+// Redis mirror and the container; the container a worker runs in is set here by ops (POST /workers), never by
+// what a sidecar reports.
 import type { Bus } from '../bus/bus.js';
 import { isWorkerName } from '../config.js';
 import { wingmanError } from '../errors.js';
@@ -45,28 +47,6 @@ export class Workers {
       `SELECT name, created_at, locked, locked_reason, locked_at, locked_by FROM workers WHERE name = $1`,
       [name],
     );
-    return rows[0];
-  }
-
-  async lock(name: string, reason: string, by: string): Promise<Worker> {
-    const { rows } = await this.db.query<Worker>(
-      `INSERT INTO workers (name, locked, locked_reason, locked_at, locked_by) VALUES ($1, true, $2, now(), $3)
-       ON CONFLICT (name) DO UPDATE SET locked = true, locked_reason = $2, locked_at = now(), locked_by = $3
-       RETURNING name, created_at, locked, locked_reason, locked_at, locked_by`,
-      [name, reason, by],
-    );
-    await this.bus.publish('worker.locked', { worker: name, reason, by }).catch(() => undefined);
-    return rows[0]!;
-  }
-
-  async unlock(name: string, by: string, why: string): Promise<Worker> {
-    const { rows } = await this.db.query<Worker>(
-      `UPDATE workers SET locked = false, locked_reason = NULL, locked_at = NULL, locked_by = NULL WHERE name = $1
-       RETURNING name, created_at, locked, locked_reason, locked_at, locked_by`,
-      [name],
-    );
-    if (!rows[0]) throw wingmanError('WGM_ERR_API_NOT_FOUND', `no worker ${name}`);
-    await this.bus.publish('worker.unlocked', { worker: name, by, why }).catch(() => undefined);
     return rows[0];
   }
 }

@@ -6,8 +6,8 @@ import { Writable } from 'node:stream';
 import t from 'tap';
 import type { BusEvent } from '../../core/bus/bus.js';
 import { createLogger } from '../../core/log.js';
-import { Workers } from '../../core/workers/workers.js';
 import { createTestDatabase, migratedTestDb } from '../helpers/db.js';
+import { testLockdowns } from '../helpers/lockdowns.js';
 import { startDatabaseRelay } from '../helpers/tcp-relay.js';
 import { instructionMarkdown, SECTIONS, startSidecarEnv } from './sidecar-env.js';
 import { defaultMigrationsDir, migrate } from '../../core/store/migrate.js';
@@ -151,8 +151,8 @@ t.test('bad input: 4xx with a clear message, never 500', async (t) => {
 });
 
 t.test('a worker in lockdown gets 423 with the reason, and nothing is judged or stored', async (t) => {
-  const workers = new Workers(sc.db, sc.bus);
-  await workers.lock('w1', 'FALSE verdict on claim 42', 'test');
+  const lockdowns = testLockdowns(sc.db, sc.bus);
+  await lockdowns.lock('w1', 'FALSE verdict on claim 42', 'test');
   const before = (await sc.db.query(`SELECT count(*)::int AS n FROM instructions`)).rows[0].n;
   const r = await check({ instruction: instructionMarkdown() });
   t.equal(r.status, 423);
@@ -160,7 +160,7 @@ t.test('a worker in lockdown gets 423 with the reason, and nothing is judged or 
   t.match(r.json.message, /locked down: FALSE verdict on claim 42/);
   t.equal(r.json.reason, 'FALSE verdict on claim 42');
   t.equal((await sc.db.query(`SELECT count(*)::int AS n FROM instructions`)).rows[0].n, before, 'no decision stored');
-  await workers.unlock('w1', 'test', 'done');
+  await lockdowns.unlock('w1', 'test', 'done');
   t.equal((await check({ instruction: instructionMarkdown() })).status, 200, 'unlocked: judged again');
 });
 

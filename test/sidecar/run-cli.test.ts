@@ -7,9 +7,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { Workers } from '../../core/workers/workers.js';
 import { migratedTestDb } from '../helpers/db.js';
 import { testEnv } from '../helpers/env.js';
+import { testLockdowns } from '../helpers/lockdowns.js';
 import { ROOT, run } from '../helpers/wingman.js';
 import { instructionMarkdown, startSidecarEnv, startWorkerBox } from './sidecar-env.js';
 
@@ -59,9 +59,9 @@ t.test('rejected instructions: exit 2 with the reasons, nothing runs, nothing is
 });
 
 t.test('a locked-down worker: exit 2 with the lockdown reason, nothing runs', async (t) => {
-  const workers = new Workers(sc.db, sc.bus);
-  await workers.lock('w1', 'FALSE verdict: claimed dist/app.js', 'test');
-  t.teardown(() => workers.unlock('w1', 'test', 'done').then(() => undefined));
+  const lockdowns = testLockdowns(sc.db, sc.bus);
+  await lockdowns.lock('w1', 'FALSE verdict: claimed dist/app.js', 'test');
+  t.teardown(() => lockdowns.unlock('w1', 'test', 'done').then(() => undefined));
   const marker = path.join(dir, 'ran-locked');
   const r = await wingman(['run', '--instruction', good, '--', 'sh', '-c', `touch ${marker}`]);
   t.equal(r.code, 2);

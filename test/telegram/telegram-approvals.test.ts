@@ -243,10 +243,10 @@ t.test('/pending, /status, /workers for approvers; help for unknown commands; re
   t.match(st, /Pending approvals: 2/);
   t.match(st, /Telegram outbox: \d+ unsent/);
   await w.control.workers.add('w1');
-  await w.control.workers.lock('w1', 'test lock', 'tester');
+  await w.control.lockdowns.lock('w1', 'test lock', 'tester');
   const wk = (await botReplyTo(fake.say(ANNA, '/workers'))).text;
   t.match(wk, /• w1: LOCKED since .* by tester: test lock/);
-  await w.control.workers.unlock('w1', 'tester');
+  await w.control.lockdowns.unlock('w1', 'tester', 'done');
   const nope = (await botReplyTo(fake.say(MALLORY, '/pending'))).text;
   t.match(nope, /approvers only/);
   t.notOk(nope.includes(a1.id), 'nothing leaks to a non-approver');

@@ -122,3 +122,20 @@ t.test('a sidecar that stops sending heartbeats gets its worker locked down', as
   t.equal(a.kind, 'heartbeat_lost');
   t.match(a.text, /stopped sending heartbeats/);
 });
+
+t.test('a heartbeat never sets the container a lockdown pauses (ops set it)', async (t) => {
+  const hb = await startWingman({});
+  t.teardown(() => hb.close());
+  await hb.control.workers.add('w1', 'the-real-container');
+  // A heartbeat naming another container (a sidecar misconfigured, or anyone who can publish on the bus).
+  await hb.bus.publish('worker.heartbeat', { worker: 'w1', container: 'someone-elses-container' });
+  await hb.bus.publish('worker.heartbeat', { worker: 'w4', container: 'someone-elses-container' });
+  const seen = async (name: string) =>
+    (await hb.db.query(`SELECT container, last_heartbeat_at FROM workers WHERE name = $1`, [name])).rows[0] as
+      | { container: string | null; last_heartbeat_at: Date | null }
+      | undefined;
+  const w1 = await until('w1 heartbeat recorded', async () => ((await seen('w1'))?.last_heartbeat_at ? seen('w1') : undefined));
+  t.equal(w1!.container, 'the-real-container', 'the registered container is kept');
+  const w4 = await until('w4 heartbeat recorded', async () => ((await seen('w4'))?.last_heartbeat_at ? seen('w4') : undefined));
+  t.equal(w4!.container, null, 'a worker first seen by its heartbeat has no container until ops register one');
+});

@@ -128,8 +128,8 @@ t.test('a worker sees and closes only its own grants; long poll returns on the d
 
 t.test('a locked-down worker is refused before anyone is asked', async (t) => {
   const c = await container('locked');
-  await w.control.workers.lock('w2', 'wgmtest lockdown', 'test');
-  t.teardown(() => w.control.workers.unlock('w2', 'test'));
+  await w.control.lockdowns.lock('w2', 'wgmtest lockdown', 'test');
+  t.teardown(() => w.control.lockdowns.unlock('w2', 'test', 'done'));
   const res = await post(TOKENS.w2, { argv: ['rm', '-f', c] });
   t.equal(res.statusCode, 200);
   t.match(res.json(), { status: 'refused', reason: /locked down \(wgmtest lockdown\)/ });
