@@ -53,9 +53,6 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   const { openRuntime } = await import('./runtime.js');
   // The data directory is locked first: a second process on it is refused before the apps are even loaded.
   const rt = await openRuntime(config, command);
-  const { ensureApiToken } = await import('./api-token.js');
-  const { buildControl } = await import('../control/app.js');
-  const { buildProxy } = await import('../proxy/app.js');
   // Under `wingman up` control and proxy share one lockdown mirror (in memory unless REDIS_URL is set).
   const { openLockMirror } = await import('../core/lockdown/lock-mirror.js');
   const lockMirror = openLockMirror(config, config.redisPrefix, rt.db, rt.log);
@@ -63,6 +60,10 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   let tokenFile: string | undefined;
   let workerNames: readonly string[] = [];
   if (command === 'up' || command === 'control') {
+    // Each app loads only in the process that serves it: a standalone proxy never loads the control API (and its
+    // console, validation and Telegram modules), a standalone control never loads the proxy.
+    const { ensureApiToken } = await import('./api-token.js');
+    const { buildControl } = await import('../control/app.js');
     const { token, file } = ensureApiToken(config);
     const control = await buildControl({ ...rt, apiToken: token, lockMirror });
     await control.server.listen({ host: config.host, port: config.port });
@@ -71,6 +72,7 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
     tokenFile = file;
   }
   if (command === 'up' || command === 'proxy') {
+    const { buildProxy } = await import('../proxy/app.js');
     const proxy = await buildProxy({ ...rt, lockMirror });
     rt.log.info({ socketDir: config.socketDir, workers: proxy.workers() }, 'proxy ready');
     closers.push(() => proxy.close());
