@@ -79,24 +79,24 @@ async function underLoad(pid: number, call: (agent: http.Agent, i: number) => Pr
   return { calls, bad, peak: Math.max(peak, rss(pid)) };
 }
 
-/** Modules a process loaded, by area (main thread and worker threads apart). */
+/**
+ * Modules a process loaded (its worker threads included: ES modules are all traced from the loader's own thread),
+ * by area: a package, or a folder of dist/.
+ */
 function loaded(file: string): string {
-  const seen = new Set<string>();
-  const areas = new Map<string, number>();
+  const files = new Set<string>();
   for (const line of fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n') : []) {
-    if (!line || seen.has(line)) continue;
-    seen.add(line);
-    const [thread, ...rest] = line.split(' ');
-    const f = rest.join(' ').replace(/^file:\/\//, '');
-    const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f);
-    const area = nm ? nm[1] : (/\/dist\/([^/]+(?:\/[^/]+)?)\//.exec(f)?.[1] ?? 'other');
-    const key = `${thread === '0' ? '' : 'worker:'}${area}`;
-    areas.set(key, (areas.get(key) ?? 0) + 1);
+    const f = line.slice(line.indexOf(' ') + 1).replace(/^file:\/\//, '');
+    if (f && !f.startsWith('node:')) files.add(f);
   }
-  const main = [...areas].filter(([k]) => !k.startsWith('worker:'));
-  const total = main.reduce((n, [, c]) => n + c, 0);
+  const areas = new Map<string, number>();
+  for (const f of files) {
+    const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f);
+    const area = nm ? nm[1] : (/\/dist\/([^/]+(?:\/[^/.]+)?)/.exec(f)?.[1] ?? 'other');
+    areas.set(area, (areas.get(area) ?? 0) + 1);
+  }
   const top = [...areas].sort((a, b) => b[1] - a[1]).map(([k, c]) => `${k} ${c}`);
-  return `${total} modules on the main thread; ${top.join(', ')}`;
+  return `${files.size} modules: ${top.join(', ')}`;
 }
 
 interface Row {

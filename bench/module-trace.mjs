@@ -1,5 +1,6 @@
 // `--import`ed into a wingman process by bench/memory.ts (through NODE_OPTIONS): appends every module the process
-// (and its worker threads) loads, ES modules and CommonJS alike, to $WGM_TRACE_FILE as `<thread id> <file>` lines.
+// (and its worker threads) loads, ES modules and CommonJS alike, to $WGM_TRACE_FILE as `<thread id> <file>` lines
+// (ES modules carry the id of the loader hooks' own thread).
 import fs from 'node:fs';
 import Module, { register } from 'node:module';
 import { threadId } from 'node:worker_threads';
