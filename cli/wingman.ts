@@ -53,7 +53,6 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   const { openRuntime, stopOnSignals } = await import('./runtime.js');
   // The data directory is locked first: a second process on it is refused before the apps are even loaded.
   const rt = await openRuntime(config, command);
-  const { ensureApiToken } = await import('./api-token.js');
   // Under `wingman up` control and proxy share one lockdown mirror (in memory unless REDIS_URL is set).
   const { openLockMirror } = await import('../core/lockdown/lock-mirror.js');
   const lockMirror = openLockMirror(config, config.redisPrefix, rt.db, rt.log);
@@ -61,10 +60,11 @@ async function serve(config: Config, command: 'up' | 'control' | 'proxy'): Promi
   let tokenFile: string | undefined;
   let workerNames: readonly string[] = [];
   if (command === 'up' || command === 'control') {
-    const { token, file } = ensureApiToken(config);
-    // Each app loads only when this process runs it: a standalone proxy never loads control (nor, through it, the
-    // output validators and their parsers).
+    // Each app loads only in the process that serves it: a standalone proxy never loads the control API (and its
+    // console, validation and Telegram modules), a standalone control never loads the proxy.
+    const { ensureApiToken } = await import('./api-token.js');
     const { buildControl } = await import('../control/app.js');
+    const { token, file } = ensureApiToken(config);
     const control = await buildControl({ ...rt, apiToken: token, lockMirror });
     await control.server.listen({ host: config.host, port: config.port });
     rt.log.info({ port: config.port, tokenFile: file, console: `http://${config.host}:${config.port}/` }, 'control API and console listening');

@@ -8,6 +8,7 @@ import type { Bus } from '../bus/bus.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { DrainLoop, type RoundResult } from '../queue/drain-loop.js';
+import type { BulkColumn } from '../store/bulk-insert.js';
 import { isDataError, type Db } from '../store/db.js';
 import { SegmentLog } from './segment-log.js';
 
@@ -38,10 +39,27 @@ type Entry = { k: 'i'; r: DockerAuditRecord } | { k: 'o'; r: DockerAuditRecord }
 /** a record waits this long for others to ship with it */
 const FLUSH_MS = 25;
 const BATCH = 200;
+/** docker_audit's columns (migrations/002_proxy.sql) with the types their values are sent as. */
 const COLUMNS = [
-  'id', 'at', 'worker', 'method', 'route', 'path', 'rule', 'decision', 'mode', 'would', 'approval_id', 'approved_by',
-  'status_code', 'duration_ms', 'bytes_in', 'bytes_out', 'reason', 'argv',
-] as const;
+  { name: 'id', type: 'uuid' },
+  { name: 'at', type: 'timestamptz' },
+  { name: 'worker', type: 'text' },
+  { name: 'method', type: 'text' },
+  { name: 'route', type: 'text' },
+  { name: 'path', type: 'text' },
+  { name: 'rule', type: 'text' },
+  { name: 'decision', type: 'text' },
+  { name: 'mode', type: 'text' },
+  { name: 'would', type: 'text' },
+  { name: 'approval_id', type: 'uuid' },
+  { name: 'approved_by', type: 'text' },
+  { name: 'status_code', type: 'int4' },
+  { name: 'duration_ms', type: 'float8' },
+  { name: 'bytes_in', type: 'int8' },
+  { name: 'bytes_out', type: 'int8' },
+  { name: 'reason', type: 'text' },
+  { name: 'argv', type: 'jsonb' },
+] as const satisfies readonly BulkColumn[];
 
 /** Postgres keeps no NUL in text or jsonb: a caller's NUL byte (a path with %00) is kept as U+FFFD. */
 const storable = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s);
@@ -200,18 +218,17 @@ export class DockerAudit {
   }
 
   private async insertRows(rows: DockerAuditRecord[]): Promise<void> {
-    const params: unknown[] = [];
-    const tuples = rows.map((r) => {
-      const base = params.length;
-      for (const c of COLUMNS) {
-        const v = r[c];
-        params.push(c === 'argv' ? (v == null ? null : JSON.stringify((v as string[]).map(storable))) : typeof v === 'string' ? storable(v) : (v ?? null));
-      }
-      return '(' + COLUMNS.map((_, i) => `$${base + i + 1}`).join(', ') + ')';
-    });
-    await this.db.query(
-      `INSERT INTO docker_audit (${COLUMNS.join(', ')}) VALUES ${tuples.join(', ')} ON CONFLICT (id) DO NOTHING`,
-      params,
+    // One statement per batch (Db.insertMany: one array per column), whatever the batch size.
+    await this.db.insertMany(
+      'docker_audit',
+      COLUMNS,
+      rows.map((r) =>
+        COLUMNS.map(({ name: c }) => {
+          const v = r[c];
+          return c === 'argv' ? (v == null ? null : JSON.stringify((v as string[]).map(storable))) : typeof v === 'string' ? storable(v) : (v ?? null);
+        }),
+      ),
+      'ON CONFLICT (id) DO NOTHING',
     );
   }
 

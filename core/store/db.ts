@@ -1,6 +1,8 @@
 // The one storage interface. PgDb (Postgres through `pg`) and PgliteDb (embedded, for `wingman up` without
 // DATABASE_URL) both implement it; every repository writes plain Postgres SQL with $1 parameters against it.
 
+import type { BulkColumn } from './bulk-insert.js';
+
 export interface QueryResult<T> {
   rows: T[];
   rowCount: number;
@@ -21,6 +23,12 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Multi-statement SQL without parameters (migration files). */
   exec(sql: string): Promise<void>;
+  /**
+   * Insert many rows in ONE statement (core/store/bulk-insert.ts: one array per column), each row's values in column
+   * order; `suffix` follows the statement (e.g. `ON CONFLICT (id) DO NOTHING`). Resolves with the rows inserted.
+   * Errors are those of query(): a row the store refuses fails the whole statement (isDataError).
+   */
+  insertMany(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix?: string): Promise<number>;
   /** true when the store answers a trivial query within a short time. */
   ping(): Promise<boolean>;
   close(): Promise<void>;

@@ -1,10 +1,12 @@
 // Db over a `pg` Pool (a real Postgres server). Connection-level failures become WGM_ERR_STORE_UNAVAILABLE so
 // callers can fail closed on one code; SQL errors (constraint violations, the append-only trigger, ...) pass
 // through untouched with their SQLSTATE in `.code`, because repositories branch on those.
+import { createHash } from 'node:crypto';
 import { answersWithin } from '../util/answers-within.js';
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import { isWingmanError, wingmanError } from '../errors.js';
+import { bulkInsert, type BulkColumn } from './bulk-insert.js';
 import type { Db, QueryResult, Tx } from './db.js';
 
 export interface PgDbOptions {
@@ -65,6 +67,17 @@ function result<T>(r: pg.QueryResult): QueryResult<T> {
   return { rows: r.rows as T[], rowCount: r.rowCount ?? r.rows.length };
 }
 
+const names = new Map<string, string>();
+/** A short stable name for a prepared statement's text (pg keys prepared statements by name per connection). */
+function statementName(sql: string): string {
+  let n = names.get(sql);
+  if (!n) {
+    n = `wgm_bulk_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`;
+    names.set(sql, n);
+  }
+  return n;
+}
+
 export class PgDb implements Db {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
@@ -93,6 +106,19 @@ export class PgDb implements Db {
     this.assertOpen();
     try {
       return result<T>(await this.pool.query(sql, params as any[] | undefined));
+    } catch (err) {
+      throw mapError(err);
+    }
+  }
+
+  async insertMany(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix?: string): Promise<number> {
+    if (rows.length === 0) return 0;
+    this.assertOpen();
+    const { sql, params } = bulkInsert(table, columns, rows, suffix);
+    try {
+      // A named statement is parsed and planned once per pooled connection, then only bound and executed.
+      const r = await this.pool.query({ name: statementName(sql), text: sql, values: params });
+      return r.rowCount ?? 0;
     } catch (err) {
       throw mapError(err);
     }

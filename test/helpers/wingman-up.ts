@@ -25,10 +25,13 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Start `wingman <command>` with only the variables given (plus PATH and HOME): no DATABASE_URL, no REDIS_URL. */
-export async function startUp(env: Record<string, string>, command = 'up'): Promise<UpProcess> {
+/**
+ * Start `wingman <command>` with only the variables given (plus PATH and HOME): no DATABASE_URL, no REDIS_URL.
+ * `root`: the checkout whose bin/wingman.js runs (benches compare another build in the same run).
+ */
+export async function startUp(env: Record<string, string>, command = 'up', root = ROOT): Promise<UpProcess> {
   const port = Number(env.WINGMAN_PORT ?? (await freePort()));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/wingman.js'), command], {
+  const child = spawn(process.execPath, [path.join(root, 'bin/wingman.js'), command], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', WINGMAN_LOG_LEVEL: 'info', WINGMAN_PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

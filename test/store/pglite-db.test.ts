@@ -86,3 +86,22 @@ t.test('data dir: data survives close and reopen; openDb uses <dataDir>/pgdata',
   const r = await second.query<{ name: string; locked: boolean }>('SELECT name, locked FROM workers');
   t.same(r.rows, [{ name: 'persisted', locked: false }]);
 });
+
+t.test('worker thread: errors keep their fields, bytes cross as Buffers, a closed handle fails closed', async (t) => {
+  const db = await freshShared();
+  await db.exec('CREATE TABLE wgmtest_w (id int PRIMARY KEY, b bytea)');
+  await db.query('INSERT INTO wgmtest_w VALUES (1, $1)', [Buffer.from([0, 1, 255])]);
+  const err = await db.query('INSERT INTO wgmtest_w VALUES (1, NULL)').catch((e: unknown) => e as Record<string, unknown>);
+  t.match(err, { code: '23505', constraint: 'wgmtest_w_pkey', detail: /already exists/, message: /duplicate key/ }, 'a unique violation as PGlite raised it');
+  t.ok(err instanceof Error, 'an Error');
+  const r = await db.query<{ b: Buffer }>('SELECT b FROM wgmtest_w');
+  t.ok(Buffer.isBuffer(r.rows[0].b), 'bytea as a Buffer');
+  t.same([...r.rows[0].b], [0, 1, 255]);
+  await t.rejects(db.query('SELECT $1::text', [() => 1]), 'a parameter that cannot cross threads is refused, not hung');
+  t.equal(await db.ping(), true, 'still usable afterwards');
+
+  const own = await PgliteDb.open();
+  await own.close();
+  await t.rejects(own.query('SELECT 1'), { code: 'WGM_ERR_STORE_UNAVAILABLE' });
+  t.equal(await own.ping(), false);
+});
