@@ -82,7 +82,12 @@ export interface Forwarder {
   close(): void;
 }
 
-export function createForwarder(upstreamSocket: string): Forwarder {
+export function createForwarder(
+  upstreamSocket: string,
+  /** lean: false sends every call through http-proxy (test/proxy/forward-lean.test.ts compares the two ways) */
+  opts: { lean?: boolean } = {},
+): Forwarder {
+  const lean = opts.lean !== false;
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const proxy = httpProxy.createProxyServer({
     target: { socketPath: upstreamSocket } as unknown as httpProxy.ProxyTargetUrl,
@@ -110,18 +115,36 @@ export function createForwarder(upstreamSocket: string): Forwarder {
     resolve: (r: ForwardResult) => void,
     reject: (err: Error) => void,
   ): void {
-    const headers: http.OutgoingHttpHeaders = { ...req.headers };
-    if ((req.method === 'DELETE' || req.method === 'OPTIONS') && !headers['content-length']) {
-      headers['content-length'] = '0';
-      delete headers['transfer-encoding'];
+    // As http-proxy sends it: its deleteLength pass on the request's headers, then a copy made with util._extend,
+    // which walks them last to first (so they go out in that order).
+    if ((req.method === 'DELETE' || req.method === 'OPTIONS') && !req.headers['content-length']) {
+      req.headers['content-length'] = '0';
+      delete req.headers['transfer-encoding'];
     }
+    const headers: http.OutgoingHttpHeaders = {};
+    const names = Object.keys(req.headers);
+    for (let i = names.length - 1; i >= 0; i--) headers[names[i]!] = req.headers[names[i]!];
     let answered = false;
+    let ended = false;
+    let held: Buffer[] | undefined;
     const up = http.request({ socketPath: upstreamSocket, agent, method: req.method, path: wirePath(path), headers });
-    up.on('error', (err) => {
-      if (!answered) settle(() => reject(err));
-      else res.destroy();
-    });
-    // The caller left before the answer came: the engine's request is dropped (the call's outcome is unknown to it).
+    // No answer from the engine: the call fails (the proxy answers 502). One that fails mid-answer cuts the client's
+    // answer where the engine stopped (what was held back goes out first), as a relayed answer would be cut.
+    const failed = (err: Error) => {
+      if (!answered) {
+        settle(() => reject(err));
+        return;
+      }
+      if (ended || res.destroyed) return;
+      ended = true; // ('error' and then 'close': cut once)
+      if (held?.length) {
+        // The headers and what came are flushed on the next tick: cut after that.
+        res.write(Buffer.concat(held));
+        setImmediate(() => res.destroy());
+      } else res.destroy();
+    };
+    up.on('error', failed);
+    // The caller left before the answer came: the engine's request is dropped (as http-proxy drops it).
     const onGone = () => {
       if (answered) return;
       up.destroy();
@@ -134,7 +157,12 @@ export function createForwarder(upstreamSocket: string): Forwarder {
       const status = proxyRes.statusCode ?? 502;
       res.writeHead(status, proxyRes.statusMessage, endToEnd(proxyRes.headers));
       let bytesOut = 0;
-      proxyRes.on('error', () => res.destroy());
+      proxyRes.on('error', failed);
+      proxyRes.once('end', () => (ended = true));
+      // An engine connection that closes mid-answer ends the answer without an 'error' on Node 20.
+      proxyRes.once('close', () => {
+        if (!ended) failed(new Error('the docker engine closed the connection mid-answer'));
+      });
       res.on('finish', () => settle(() => resolve({ status, bytesOut, aborted: false })));
       res.on('close', () => {
         if (!res.writableFinished) {
@@ -144,7 +172,7 @@ export function createForwarder(upstreamSocket: string): Forwarder {
       });
       const len = proxyRes.headers['content-length'];
       if (len !== undefined && Number(len) <= COLLECT_MAX) {
-        const chunks: Buffer[] = [];
+        const chunks: Buffer[] = (held = []);
         proxyRes.on('data', (c: Buffer) => {
           bytesOut += c.length;
           chunks.push(c);
@@ -182,7 +210,7 @@ export function createForwarder(upstreamSocket: string): Forwarder {
           req.headers['content-length'] = String(bodyFile.bytes);
           buffer = fs.createReadStream(bodyFile.path);
         }
-        if (buffer === undefined && !capture && !beforeEnd && bodiless(req)) {
+        if (lean && buffer === undefined && !capture && !beforeEnd && bodiless(req)) {
           leanForward(req, res, path, settle, resolve, reject);
           return;
         }
