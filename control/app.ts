@@ -131,7 +131,7 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
       `/approvals/:id/${decision}`,
       { schema: { body: routeSchema(decisionBody) } },
       async (req) => {
-        const a = await approvals.decide(req.params.id, decision, `api:${req.body.by}`, req.body.note, { via: 'api' });
+        const a = await approvals.answer(req.params.id, decision, `api:${req.body.by}`, req.body.note, { via: 'api' });
         return { approval: view(a) };
       },
     );

@@ -148,7 +148,7 @@ export class Approvals {
   }
 
   /** Approve or deny a pending, unexpired approval. With two-person approval, distinct approvers accumulate. */
-  async decide(id: string, decision: 'approve' | 'deny', by: string, note?: string, detail: object = {}): Promise<Approval> {
+  async answer(id: string, decision: 'approve' | 'deny', by: string, note?: string, detail: object = {}): Promise<Approval> {
     if (!isUuid(id)) throw wingmanError('WGM_ERR_APPROVAL_NOT_FOUND', id);
     const result = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<Approval & { expired: boolean; waiter_gone: boolean }>(

@@ -1,5 +1,5 @@
-// The claims store: claims and verdicts (append-only) and the auditor's work queue (claim_queue, mutable).
-// Several auditors (sidecars, restarts) share the queue: rows are taken with FOR UPDATE SKIP LOCKED and leased;
+// The claims store: claims and verdicts (append-only) and the verify loop's work queue (claim_queue, mutable).
+// Several verify loops (sidecars, restarts) share the queue: rows are taken with FOR UPDATE SKIP LOCKED and leased;
 // the verdict is written with ON CONFLICT (claim_id) DO NOTHING, so a claim never gets a second verdict.
 import type { Db } from '../store/db.js';
 import type { StoredClaimType, VerdictValue } from './claim-types.js';
@@ -89,7 +89,7 @@ export class Claims {
 
   /**
    * Take up to `limit` claims of `worker` that are due: pending ones, and running ones whose lease lapsed (their
-   * auditor died). Rows another auditor is taking right now are skipped, not waited for.
+   * verify loop died). Rows another verify loop is taking right now are skipped, not waited for.
    */
   async lease(worker: string, consumer: string, limit: number, leaseMs: number): Promise<LeasedClaim[]> {
     const picked = `SELECT claim_id FROM claim_queue
@@ -102,7 +102,7 @@ export class Claims {
     return rows;
   }
 
-  /** Take one given claim if it is due (a synchronous /verify); undefined when another auditor holds it or it is done. */
+  /** Take one given claim if it is due (a synchronous /verify); undefined when another verify loop holds it or it is done. */
   async leaseOne(claimId: string, worker: string, consumer: string, leaseMs: number): Promise<LeasedClaim | undefined> {
     const picked = `SELECT claim_id FROM claim_queue
           WHERE claim_id = $1 AND worker = $2 AND status <> 'done' AND (status = 'pending' OR lease_until < now())
@@ -123,7 +123,7 @@ export class Claims {
 
   /**
    * Write the verdict and finish the queue row in one transaction. `inserted` is false when the claim already had a
-   * verdict (another auditor won a race, or an earlier attempt committed but its answer was lost with the
+   * verdict (another verify loop won a race, or an earlier attempt committed but its answer was lost with the
    * connection); `row` is then the verdict that stands.
    */
   async complete(
