@@ -5,7 +5,6 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type Dockerode from 'dockerode';
 import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
-import type { Bus } from '../core/bus/bus.js';
 import { VerifyLoop, type VerifyLoopOptions } from '../core/claims/verify-loop.js';
 import { BaselineRecorder, type BaselineBounds } from '../core/claims/baseline-recorder.js';
 import { TaskBaselines } from '../core/claims/task-baselines.js';
@@ -15,13 +14,10 @@ import { ClaimVerifier } from '../core/claims/claim-verifier.js';
 import { Claims } from '../core/claims/claims.js';
 import { DockerodeWorkerContainer } from '../core/claims/dockerode-worker-container.js';
 import type { WorkerContainer } from '../core/claims/worker-container.js';
-import type { Config } from '../core/config.js';
 import { wingmanError } from '../core/errors.js';
 import { errorHandler } from '../core/http/error-handler.js';
 import { Instructions } from '../core/instructions/instructions.js';
-import type { Logger } from '../core/log.js';
-import type { Metrics } from '../core/metrics.js';
-import type { Db } from '../core/store/db.js';
+import type { Services } from '../core/services.js';
 import { Workers } from '../core/workers/workers.js';
 import { registerCheckRoute } from './check-route.js';
 import { registerClaimRoutes } from './claim-routes.js';
@@ -29,12 +25,7 @@ import { registerExecutedRoute } from './executed-route.js';
 import { Approvals } from '../core/approvals/approvals.js';
 import { registerValidationRoute, testProcessFrom } from '../validation/validation-route.js';
 
-export interface SidecarOptions {
-  config: Config;
-  db: Db;
-  bus: Bus;
-  log: Logger;
-  metrics: Metrics;
+export interface SidecarOptions extends Services {
   /** the Docker handle the verifiers look into the worker's container with (its own proxy identity or the engine) */
   docker: Dockerode;
   /** replaces the Docker-backed view of the worker's container (tests) */
