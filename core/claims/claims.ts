@@ -45,6 +45,7 @@ export interface LeasedClaim extends ClaimRow {
 
 const CLAIM_COLUMNS = 'c.id, c.worker, c.instruction_id, c.type, c.params, c.source, c.raw_text, c.logged_at, c.created_at';
 const VERDICT_COLUMNS = 'id, claim_id, worker, claim_type, verdict, evidence, reason, verifier, duration_ms, verified_by, created_at';
+const VERDICT_COLUMNS_V = VERDICT_COLUMNS.split(', ').map((c) => `v.${c}`).join(', ');
 const INSERT_COLUMNS = ['id', 'worker', 'instruction_id', 'type', 'params', 'source', 'raw_text', 'logged_at'] as const;
 
 export class Claims {
@@ -148,6 +149,29 @@ export class Claims {
       const existing = await tx.query<VerdictRow>(`SELECT ${VERDICT_COLUMNS} FROM verdicts WHERE claim_id = $1`, [claim.id]);
       return { row: existing.rows[0]!, inserted: false };
     });
+  }
+
+  /** The claim.verified event of these claims is out: they need no announcing again. */
+  async markAnnounced(claimIds: string[]): Promise<void> {
+    if (claimIds.length === 0) return;
+    await this.db.query(`UPDATE claim_queue SET announced_at = now() WHERE claim_id = ANY($1::uuid[]) AND announced_at IS NULL`, [claimIds]);
+  }
+
+  /**
+   * Verdicts of `worker` written at least `olderThanMs` ago whose claim.verified was never marked out (the publish
+   * failed, or its verify loop stopped between the commit and the publish), oldest first.
+   */
+  async unannounced(worker: string, olderThanMs: number, limit: number): Promise<VerdictRow[]> {
+    const { rows } = await this.db.query<VerdictRow>(
+      `SELECT ${VERDICT_COLUMNS_V}
+         FROM claim_queue q JOIN verdicts v ON v.claim_id = q.claim_id
+        WHERE q.worker = $1 AND q.status = 'done' AND q.announced_at IS NULL
+          AND q.updated_at < now() - ($2::double precision * interval '1 millisecond')
+        ORDER BY q.updated_at
+        LIMIT $3`,
+      [worker, olderThanMs, limit],
+    );
+    return rows;
   }
 
   /** Give a leased claim back for a later attempt (the verifier could not reach what it needed). */

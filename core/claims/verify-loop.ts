@@ -15,7 +15,8 @@ import type { Claims, LeasedClaim, VerdictRow } from './claims.js';
 export interface VerifyLoopOptions {
   worker: string;
   claims: Claims;
-  verifier: ClaimVerifier;
+  /** what the loop needs of a ClaimVerifier */
+  verifier: Pick<ClaimVerifier, 'verify' | 'testTimeoutMs'>;
   bus: Bus;
   log: Logger;
   metrics?: Metrics;
@@ -45,6 +46,7 @@ export class VerifyLoop {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly held = new Set<string>();
   private renewTimer: NodeJS.Timeout | undefined;
+  private nextLeftoverCheck = 0;
 
   constructor(private readonly opts: VerifyLoopOptions) {
     this.consumerId = opts.consumerId ?? `${opts.worker}@${os.hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
@@ -92,6 +94,7 @@ export class VerifyLoop {
 
   /** One round: lease a batch of due claims and verify them ('more': there may be another batch). */
   private async round(): Promise<RoundResult> {
+    await this.announceLeftovers();
     const batch = await this.opts.claims.lease(this.opts.worker, this.consumerId, this.concurrency * 4, this.leaseMs);
     if (batch.length === 0) return 'idle';
     for (const c of batch) this.held.add(c.id);
@@ -156,9 +159,7 @@ export class VerifyLoop {
         // still queued to it: that verdict's own commit answer may have been lost with the connection (and its
         // verify loop stopped before retrying), so nobody may have announced it. A lost FALSE verdict would be a lie
         // nobody is alerted to; a repeat is harmless (consumers key on claim_id). So: at least once.
-        await bus
-          .publish('claim.verified', { claim_id: c.id, worker: c.worker, verdict: row.verdict, type: c.type, verdict_id: row.id })
-          .catch((err) => log.warn({ err: (err as Error).message, claim_id: c.id }, 'verify loop: claim.verified not published'));
+        await this.announce(row);
         return inserted ? row : undefined;
       } catch (err) {
         if (this.stopped) return undefined;
@@ -166,6 +167,36 @@ export class VerifyLoop {
         await new Promise((r) => setTimeout(r, backoffDelay(BACKOFF, failures)));
       }
     }
+  }
+
+  /**
+   * Publish claim.verified for a written verdict, then mark it announced. A failed publish (or mark) leaves the row
+   * unannounced and a later round announces it again: at least once, and never lost with this process.
+   */
+  private async announce(row: VerdictRow): Promise<void> {
+    const { claims, bus, log } = this.opts;
+    try {
+      await bus.publish('claim.verified', { claim_id: row.claim_id, worker: row.worker, verdict: row.verdict, type: row.claim_type, verdict_id: row.id });
+      await claims.markAnnounced([row.claim_id]);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, claim_id: row.claim_id }, 'verify loop: claim.verified not announced yet; a later round retries');
+    }
+  }
+
+  /**
+   * Announce verdicts whose claim.verified never went out (see announce); at most once per sweep period. Only rows
+   * done for a while: a verdict committed a moment ago is still being announced by whoever wrote it.
+   */
+  private async announceLeftovers(): Promise<void> {
+    if (Date.now() < this.nextLeftoverCheck) return;
+    this.nextLeftoverCheck = Date.now() + this.sweepMs;
+    const rows = await this.opts.claims.unannounced(this.opts.worker, Math.max(this.sweepMs, 2_000), this.concurrency * 4);
+    for (const row of rows) {
+      if (this.stopped) return;
+      await this.announce(row);
+    }
+    // A full page: more may be waiting, look again next round.
+    if (rows.length === this.concurrency * 4) this.nextLeftoverCheck = 0;
   }
 
   /**
