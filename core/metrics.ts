@@ -1,6 +1,15 @@
 // Every metric Wingman exposes is defined here, on one Registry per app instance (registering twice throws).
 // Label values must come from bounded sets (decisions, rule ids from the policy table, verdicts), never from input.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type * as PromClient from 'prom-client';
+import { deferCjs } from './util/defer-cjs.js';
+
+// prom-client requires the OpenTelemetry API at load time (51 modules) for exemplars, which Wingman does not enable:
+// it is deferred (core/util/defer-cjs.ts) and loads only if something ever reads it. prom-client is required
+// after that rather than imported (an import would load it first).
+const fromHere = createRequire(import.meta.url);
+deferCjs(createRequire(fromHere.resolve('prom-client')), '@opentelemetry/api', 'object');
+const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = fromHere('prom-client') as typeof PromClient;
 
 export function createMetrics(opts: { defaults?: boolean } = {}) {
   const registry = new Registry();

@@ -34,14 +34,20 @@ import type { ObjectFacts } from '../core/policy/object-facts.js';
 import { gatherObjects } from '../core/docker/gather-objects.js';
 import type { EngineLookup } from '../core/docker/engine-lookup.js';
 import { engineUnreachable } from '../core/docker/ping-engine.js';
-import { checkEngineBody } from '../core/docker/check-engine-body.js';
 import { scopeQuery, stampBody, stampBuildQuery } from '../core/ownership/owner-label.js';
 import type { Ownership } from '../core/ownership/ownership.js';
 import { OPERATIVE_HEADERS } from '../core/approvals/operation.js';
 import { spoolBody, type SpooledBody } from './spool-body.js';
-import { inspectBuildContext, onbuildFetches } from '../core/docker/build-context.js';
 import { afterForward, filterListed, needsAfter, needsCapture, needsFiltering } from './owned-results.js';
 import path from 'node:path';
+import { loadOnce } from '../core/util/load-once.js';
+
+// Loaded by the first call that needs them, not at start (a proxy that only forwards never carries them): the
+// engine API's body schema, compiled with ajv (about 3 MB of heap and 0.6-0.8 s of CPU, paid by the first call
+// with a JSON body to check), and the build-context reader (dockerfile-ast, tar-stream; builds only). The call
+// awaits the load; one that cannot load is refused with 500 (WGM_ERR_INTERNAL), never forwarded unchecked.
+const loadEngineBody = loadOnce('the Docker Engine API body check', () => import('../core/docker/check-engine-body.js'));
+const loadBuildContext = loadOnce('the build-context reader', () => import('../core/docker/build-context.js'));
 
 /** Only these endpoints hijack the connection in dockerd; an Upgrade header anywhere else is refused. */
 const HIJACK_RULES = new Set(['ContainerAttach', 'ExecStart', 'ContainerAttachWebsocket']);
@@ -238,7 +244,7 @@ export async function handleCall(
       else body = parseGoJson(raw);
     }
     // Types Go cannot decode are a 400 here, not a 500 from dockerd (no body at all counts as empty).
-    if (readsJson) checkEngineBody(match.rule.id, body);
+    if (readsJson) (await loadEngineBody()).checkEngineBody(match.rule.id, body);
     // Creates carry the owner label (a worker's own label under that key is replaced).
     if (identity === 'worker' && io.kind === 'http') {
       const stamped = stampBody(match.rule.id, body, worker);
@@ -256,6 +262,7 @@ export async function handleCall(
       // The spooled file, and nothing sent later, is what dockerd then gets.
       spooled = await spoolBody(req, path.join(deps.config.dataDir, 'spool', 'bodies'));
       ctx.bytesIn = spooled.bytes;
+      const { inspectBuildContext, onbuildFetches } = await loadBuildContext();
       const built = await inspectBuildContext(spooled.path, target.query);
       // The ONBUILD triggers of its base images run in this build too.
       for (const image of built.fromImages) {

@@ -3,16 +3,20 @@
 // A worker in lockdown gets 423 with the reason; when the lockdown state cannot be read, 503 (fail closed).
 // An approved instruction starts a task: its baseline (core/claims/baseline-recorder) is captured now, and /check
 // waits for it at most the baseline budget; the answer says how far it got.
+// The gate itself (its rules, the shell parser, the secret scanner) loads on the first /check, not at start: each
+// request awaits it before judging, and a gate that cannot load answers 500 (nothing is judged without it).
 import type { FastifyInstance } from 'fastify';
 import type { Bus } from '../core/bus/bus.js';
 import type { BaselineRecorder } from '../core/claims/baseline-recorder.js';
 import type { NewBaseline } from '../core/claims/task-baselines.js';
 import { wingmanError } from '../core/errors.js';
-import { checkInstruction } from '../core/gate/index.js';
 import type { Instructions } from '../core/instructions/instructions.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Workers } from '../core/workers/workers.js';
+import { loadOnce } from '../core/util/load-once.js';
+
+const loadGate = loadOnce('the instruction gate', () => import('../core/gate/index.js'));
 
 export interface CheckDeps {
   worker: string;
@@ -56,6 +60,7 @@ export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): vo
         reason: w.locked_reason ?? null,
       });
     }
+    const { checkInstruction } = await loadGate();
     const result = await checkInstruction(instruction); // bad shape → WGM_ERR_GATE_INVALID → 400
     const row = await instructions.record(worker, result, new Date());
     let baseline: ReturnType<typeof baselineSummary> | undefined;

@@ -5,7 +5,11 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import type tarStream from 'tar-stream';
+import { lazyRequire } from '../util/lazy-require.js';
+
+// tar-stream loads with the first scan (a task's baseline), not at start.
+const tar = lazyRequire<typeof tarStream>(import.meta.url, 'tar-stream');
 
 export interface TreeEntry {
   /** f file, d directory, l symlink, o other */
@@ -61,7 +65,7 @@ export function scanTree(stream: Readable, root: string, bounds: ScanBounds, hoo
   // Entries are named relative to the root's parent: archive?path=/work gives "work/", "work/a.txt".
   const parent = path.posix.dirname(root);
   const entries = new Map<string, TreeEntry>();
-  const extract = tar.extract();
+  const extract = tar().extract();
   let bytes = 0;
   let cursor: string | undefined;
   let stopped: string | undefined;

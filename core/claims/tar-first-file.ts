@@ -3,7 +3,11 @@
 // base-256 sizes) is tar-stream's; this file only stops at the first entry and destroys the stream, so a huge
 // archive is never drained.
 import type { Readable } from 'node:stream';
-import tar from 'tar-stream';
+import type tarStream from 'tar-stream';
+import { lazyRequire } from '../util/lazy-require.js';
+
+// tar-stream loads with the first file read (a claim check), not at start.
+const tar = lazyRequire<typeof tarStream>(import.meta.url, 'tar-stream');
 
 export type TarEntryType = 'file' | 'directory' | 'symlink' | 'other';
 
@@ -14,7 +18,7 @@ export interface TarEntry {
   linkName: string;
 }
 
-function entryType(type: tar.Header['type']): TarEntryType {
+function entryType(type: tarStream.Header['type']): TarEntryType {
   if (type === 'file' || type === 'contiguous-file') return 'file';
   if (type === 'directory' || type === 'symlink') return type;
   return 'other';
@@ -33,7 +37,7 @@ function describe(err: Error): Error {
  */
 export function readFirstTarFile(stream: Readable, onData: (chunk: Buffer) => void): Promise<TarEntry> {
   return new Promise((resolve, reject) => {
-    const extract = tar.extract();
+    const extract = tar().extract();
     let entry: TarEntry | undefined;
     let done = false;
     const finish = (err?: Error): void => {

@@ -2,11 +2,15 @@
 // stops start-up with an error naming the problem, it is never half-applied.
 import fs from 'node:fs';
 import picomatch from 'picomatch';
-import YAML from 'yaml';
+import type YAMLModule from 'yaml';
 import { z } from 'zod';
 import { wingmanError } from '../errors.js';
 import { DOCKER_RULES, UNKNOWN_RULE } from './docker-rules.js';
 import { ESCALATION_KINDS, type EscalationKind } from './escalation.js';
+import { lazyRequire } from '../util/lazy-require.js';
+
+// The YAML parser loads only when there is a policy file to read.
+const yaml = lazyRequire<typeof YAMLModule>(import.meta.url, 'yaml');
 
 const RULE_IDS = new Set([...DOCKER_RULES.map((r) => r.id), UNKNOWN_RULE.id]);
 /** Tunnels carry whole protocols past the classifier: no file may relax them. */
@@ -64,9 +68,10 @@ export const EMPTY_POLICY: PolicyFile = {
 };
 
 export function parsePolicy(text: string, source = 'policy'): PolicyFile {
+  const parser = yaml(); // not inside the try: a parser that cannot load is not the file's fault
   let raw: unknown;
   try {
-    raw = YAML.parse(text);
+    raw = parser.parse(text);
   } catch (err) {
     throw wingmanError('WGM_ERR_CONFIG_POLICY_FILE', `${source}: not valid YAML/JSON (${(err as Error).message})`);
   }

@@ -8,9 +8,9 @@ import {
   scanSecrets,
   scanSecretsSync,
   isHighEntropySecret,
-  SECRETLINT_KINDS,
   type SecretFinding,
 } from '../../core/secrets/index.js';
+import { SECRETLINT_KINDS } from '../../core/secrets/secretlint-secrets.js';
 import { isWingmanError } from '../../core/errors.js';
 
 const j = (...parts: string[]): string => parts.join('');
