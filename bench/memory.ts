@@ -135,10 +135,10 @@ const env = testEnv();
 const quiet = { WINGMAN_LOG_LEVEL: 'warn', ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
 const traceEnv = (name: string) => ({ ...quiet, NODE_OPTIONS: `${nodeOptions} --import=${trace}`.trim(), WGM_TRACE_FILE: path.join(dir, `${name}.trace`) });
 
-async function waitFor(what: string, fn: () => Promise<boolean>, ms = 120_000): Promise<void> {
+async function waitFor(what: string, p: UpProcess, fn: () => Promise<boolean>, ms = 120_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await fn().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end || p.child.exitCode !== null) throw new Error(`timed out waiting for ${what}:\n${p.output().slice(-3000)}`);
     await sleep(200);
   }
 }
@@ -196,7 +196,7 @@ try {
       upRun = run;
       const d = path.join(dir, `up-${run}`);
       const up = await startUp({ ...extra, WINGMAN_DATA_DIR: path.join(d, 'data'), WINGMAN_SOCKET_DIR: path.join(d, 's'), WINGMAN_UPSTREAM: env.dockerHost, WINGMAN_WORKERS: 'w1', WINGMAN_HOST: '127.0.0.1' }, 'up', root);
-      await waitFor('wingman up', async () => (await request({ socketPath: upSock(run), path: '/_ping' })) === 200);
+      await waitFor('wingman up', up, async () => (await request({ socketPath: upSock(run), path: '/_ping' })) === 200);
       return up;
     },
     (agent, i) => proxyLoad(upSock(upRun))(agent, i),
@@ -221,7 +221,7 @@ try {
     'proxy',
     async (extra, run) => {
       const proxy = await startUp({ ...common, ...extra, WINGMAN_DATA_DIR: path.join(dir, `proxy-${run}`) }, 'proxy', root);
-      await waitFor('wingman proxy', async () => (await request({ socketPath: sock, path: '/_ping' })) === 200);
+      await waitFor('wingman proxy', proxy, async () => (await request({ socketPath: sock, path: '/_ping' })) === 200);
       return proxy;
     },
     proxyLoad(sock),
@@ -240,7 +240,7 @@ try {
         'sidecar',
         root,
       );
-      await waitFor('wingman sidecar', async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200);
+      await waitFor('wingman sidecar', sidecar, async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200);
       return sidecar;
     },
     (agent) => request({ agent, host: '127.0.0.1', port, method: 'POST', path: '/check', headers: { 'content-type': 'text/markdown', 'content-length': Buffer.byteLength(md) } }, md),

@@ -11,7 +11,7 @@ export type { SecretFinding } from './secret-finding.js';
 type Secretlint = typeof import('./secretlint-secrets.js');
 
 /**
- * secretlint and its rule preset (about 40 modules, 1 MB of heap) load on the first scan rather than at start: a
+ * secretlint and its rule preset (about 20 modules, 1 MB of heap) load on the first scan rather than at start: a
  * sidecar that is not asked anything, and a process that never scans, do not carry them. Every scan awaits the
  * load before it answers, so nothing is ever judged without secretlint; a failed load fails its scan like any other
  * scanner error, closed (and the next scan tries again).
