@@ -197,7 +197,8 @@ t.test('state changes from a foreign origin are refused, token or not', async (t
   const a = await request('w1', 'origin check');
   const post = (headers: Record<string, string>) =>
     w.control.server.inject({ method: 'POST', url: `/approvals/${a.id}/deny`, headers: { authorization: `Bearer ${w.apiToken}`, host: '127.0.0.1:5001', ...headers }, payload: { by: 'x' } });
-  for (const h of [{ origin: 'http://evil.example' }, { origin: 'null' }, { origin: 'http://127.0.0.1:5002' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+  const foreign: Record<string, string>[] = [{ origin: 'http://evil.example' }, { origin: 'null' }, { origin: 'http://127.0.0.1:5002' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }];
+  for (const h of foreign) {
     const r = await post(h);
     t.equal(r.statusCode, 403, JSON.stringify(h));
     t.equal(r.json().code, 'WGM_ERR_API_ORIGIN');

@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { Workers } from '../../core/workers/workers.js';
 import { migratedTestDb } from '../helpers/db.js';
 import { testEnv } from '../helpers/env.js';
 import { testLockdowns } from '../helpers/lockdowns.js';

@@ -433,13 +433,15 @@ t.test('the grant header is merged into the user config the real docker CLI read
   const daemon = await recordingServer((r, res) => {
     res.setHeader('Api-Version', '1.45');
     res.setHeader('Content-Type', 'text/plain');
-    if (r.url.endsWith('/_ping')) return res.end('OK');
-    if (r.method === 'DELETE') {
+    if (r.url.endsWith('/_ping')) {
+      res.end('OK');
+    } else if (r.method === 'DELETE') {
       res.statusCode = 204;
-      return res.end();
+      res.end();
+    } else {
+      res.statusCode = 404;
+      res.end('{"message":"not here"}');
     }
-    res.statusCode = 404;
-    res.end('{"message":"not here"}');
   }, sock);
   t.teardown(() => daemon.close());
 
