@@ -1,0 +1,29 @@
+// `npm run lint`: ESLint with typescript-eslint's type-checked recommended rules. Types come from the same programs
+// `npm run typecheck` builds: tsconfig.check.json (source, bench, tests) and console/tsconfig.json (the ops console).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.tap/', 'coverage/', '.test-env/', '.wingman/'] },
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      parserOptions: {
+        project: ['./tsconfig.check.json', './console/tsconfig.json'],
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          // tap tracks its subtests: the promise t.test() returns is there to await if a test wants to, and the
+          // parent test does not end before them. (`test` and friends as declared by @tapjs/test.)
+          allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'skip', 'todo', 'only'], package: '@tapjs/test' }],
+        },
+      ],
+    },
+  },
+);
