@@ -16,7 +16,7 @@ const PER_TYPE = Number(process.argv[2] ?? 100);
 const C = Number(process.argv[3] ?? 8);
 const CHECK_REPS = Number(process.argv[4] ?? 20);
 
-const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
 
 /** /check with `files` files under /work: p50/p99 of the answer, and of the baseline capture when there is one. */
@@ -145,7 +145,7 @@ async function main() {
     await Promise.all(
       Array.from({ length: C }, async () => {
         while (next < jobs.length) {
-          const r = await sc.post('/log_claim', jobs[next++]!);
+          const r = await sc.post('/log_claim', jobs[next++]);
           if (r.status !== 202) throw new Error(`/log_claim ${r.status}: ${JSON.stringify(r.json)}`);
         }
       }),

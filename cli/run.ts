@@ -43,7 +43,7 @@ function parseArgs(args: string[]): { file: string; argv: string[] } | string {
   const argv = dash >= 0 ? args.slice(dash + 1) : [];
   let file: string | undefined;
   for (let i = 0; i < opts.length; i++) {
-    const a = opts[i]!;
+    const a = opts[i];
     if (a === '--instruction') file = opts[++i];
     else if (a.startsWith('--instruction=')) file = a.slice('--instruction='.length);
     else return `unknown option ${a}`;
@@ -109,7 +109,7 @@ export async function runRun(config: Config, args: string[], io: RunIo = process
 
   const started = performance.now();
   const exitCode = await new Promise<number>((resolve) => {
-    const child = spawn(parsed.argv[0]!, parsed.argv.slice(1), {
+    const child = spawn(parsed.argv[0], parsed.argv.slice(1), {
       stdio: 'inherit',
       env: { ...process.env, WINGMAN_INSTRUCTION_ID: instructionId },
     });

@@ -43,7 +43,7 @@ interface Args {
 function parseArgs(argv: string[]): Args | string {
   const a: Args = { json: false, staged: false, paths: [] };
   for (let i = 0; i < argv.length; i++) {
-    const x = argv[i]!;
+    const x = argv[i];
     if (x === '--json') a.json = true;
     else if (x === '--staged') a.staged = true;
     else if (x === '--test-results' || x === '--expected-total') {
@@ -125,7 +125,7 @@ async function stagedInput(cwd: string, skipped: string[]): Promise<Pick<Validat
   const paths = names.filter((n) => {
     const parts = n.split('/');
     if (parts.slice(0, -1).some((d) => SKIP_DIRS.has(d))) return false;
-    if (!walkable(parts[parts.length - 1]!)) {
+    if (!walkable(parts[parts.length - 1])) {
       skipped.push(`${n} (lock file or binary)`);
       return false;
     }

@@ -20,7 +20,7 @@ export async function watchApprovals(config: Config, io: WatchIo): Promise<numbe
     const a = r.json.approval as ApprovalView;
     const at = new Date().toISOString().slice(11, 19);
     if (topic === 'approval.requested') io.out(`\n${at} held:\n${approvalText(a)}\n`);
-    else io.out(`${at} ${a.id} ${a.worker}: ${a.summary} -> ${approvalText(a).split('\n')[0]!.split('  ').slice(2).join('  ')}\n`);
+    else io.out(`${at} ${a.id} ${a.worker}: ${a.summary} -> ${approvalText(a).split('\n')[0].split('  ').slice(2).join('  ')}\n`);
   };
   let first = true;
   while (!io.signal.aborted) {

@@ -147,7 +147,7 @@ function printWorkerObjects(w: any, objects: any[]): void {
       kind = r[0];
       console.log(`${kind}s:`);
     }
-    console.log(`  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')}`);
+    console.log(`  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join('  ')}`);
   }
 }
 
@@ -163,7 +163,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'validate') {
     const { runValidateCli } = await import('./validate.js');
-    return runValidateCli(args, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() } as never);
+    return runValidateCli(args, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() });
   }
   let config: Config;
   try {

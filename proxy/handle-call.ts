@@ -112,7 +112,7 @@ function isJsonRequest(req: IncomingMessage): boolean {
  * mime.ParseMediaType sees it (parameters dropped, trimmed, lower case).
  */
 function isFormBody(req: IncomingMessage): boolean {
-  const media = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const media = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   return media === 'application/x-www-form-urlencoded' || media === 'multipart/form-data';
 }
 

@@ -138,7 +138,7 @@ export async function afterForward(
       // Approved by a human; the references it set are the worker's from now on.
       const text = captured?.toString('utf8') ?? '';
       for (const m of text.matchAll(/Loaded image: ([^\s"\\]+)/g)) {
-        const ref = normalizeImageRef(m[1]!);
+        const ref = normalizeImageRef(m[1]);
         if (ref) await ownership.record('image', ref, worker, { name: ref });
       }
       return;

@@ -113,7 +113,7 @@ export async function buildProject(
   for (const f of out) {
     if (f.language === 'python') f.tree = parsers.parse('python', f.content);
     else if (f.language === 'bash' || f.language === 'sh' || f.language === 'bats') f.tree = parsers.parse('bash', f.content);
-    else if (f.language === 'yaml') f.yaml = YAML.parseAllDocuments(f.content, { prettyErrors: false, uniqueKeys: true }) as YAML.Document.Parsed[];
+    else if (f.language === 'yaml') f.yaml = YAML.parseAllDocuments(f.content, { prettyErrors: false, uniqueKeys: true });
     if (f.tree) trees.push(f.tree);
   }
 

@@ -140,14 +140,14 @@ function jsChecks(project: Project, f: ProjectFile, rules: readonly SecurityRule
   const sqlRules = rulesOf(rules, 'sql-build').filter((r) => r.language === 'js');
   const nodes = jsNodes(sf);
   for (const n of nodes.props) {
-    for (const rule of props as JsPropertyRule[]) {
+    for (const rule of props) {
       const name = ts.isIdentifier(n.name) || ts.isStringLiteral(n.name) ? n.name.text : null;
       if (name === rule.property && n.initializer.getText(sf) === rule.value) emit(rule, ...at(sf, n));
     }
   }
   for (const n of nodes.binaries) {
     if (n.operatorToken.kind !== ts.SyntaxKind.EqualsToken) continue;
-    for (const rule of assigns as JsAssignRule[]) {
+    for (const rule of assigns) {
       const target = n.left.getText(sf).replace(/\[['"]([\w$]+)['"]\]/g, '.$1');
       const v = literalValue(n.right, consts);
       if (target === rule.target && v !== null && rule.values.includes(v)) emit(rule, ...at(sf, n));
@@ -219,7 +219,7 @@ function jsBuildsSql(n: ts.Node, consts: Map<string, string>): SqlVerdict {
     n.templateSpans.forEach((span, i) => {
       if (jsSafePiece(span.expression, consts)) return;
       unsafe++;
-      if (/['"]$/.test(pieces[i]!) && /^['"]/.test(pieces[i + 1]!)) quoted = true;
+      if (/['"]$/.test(pieces[i]) && /^['"]/.test(pieces[i + 1])) quoted = true;
     });
     return sqlVerdict(pieces, quoted, unsafe, jsPassedWithParams(n));
   }
@@ -405,11 +405,11 @@ function dockerfileChecks(project: Project, f: ProjectFile, rules: readonly Secu
       // The raw text after RUN (continuations intact), so line numbers inside the command stay right.
       const r = ins.getRange();
       const lines = f.content.split('\n').slice(r.start.line, r.end.line + 1);
-      lines[0] = lines[0]!.replace(/^\s*RUN\s+((--\S+\s+)*)/i, (m) => ' '.repeat(m.length));
+      lines[0] = lines[0].replace(/^\s*RUN\s+((--\S+\s+)*)/i, (m) => ' '.repeat(m.length));
       let script = lines.join('\n');
       // RUN <<EOF … EOF: the heredoc body is the script.
       const hd = /^\s*<<-?\s*["']?(\w+)["']?[^\n]*\n([\s\S]*?)\n\s*\1\s*$/.exec(script);
-      if (hd) script = '\n' + hd[2]!;
+      if (hd) script = '\n' + hd[2];
       checkShellText(script, r.start.line, project, rules, emit);
     }
   }
@@ -520,13 +520,13 @@ async function secretsByFile(files: ProjectFile[], scan: (text: string) => Promi
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= s.start) lo = mid;
+      if (starts[mid] <= s.start) lo = mid;
       else hi = mid - 1;
     }
-    const f = files[lo]!;
-    const start = s.start - starts[lo]!;
+    const f = files[lo];
+    const start = s.start - starts[lo];
     if (start < 0 || start >= f.content.length) continue; // inside a separator
-    const end = Math.min(s.end - starts[lo]!, f.content.length);
+    const end = Math.min(s.end - starts[lo], f.content.length);
     const lc = lineCol(f.content, start);
     out.get(f)!.push({ ...s, start, end, line: lc.line, column: lc.column });
   }

@@ -38,14 +38,14 @@ function toCommand(n: TsNode, lineOffset: number): ShellCommand | null {
   for (const a of n.childrenForFieldName('argument')) if (a) words.push({ text: unquote(a.text), node: a });
   // Strip wrappers and their options/assignments: `sudo -E env FOO=1 rm -rf /` → rm -rf /
   let i = 0;
-  while (i < words.length && WRAPPERS.has(words[i]!.text.split('/').pop()!)) {
-    const w = words[i]!.text.split('/').pop()!;
+  while (i < words.length && WRAPPERS.has(words[i].text.split('/').pop()!)) {
+    const w = words[i].text.split('/').pop()!;
     i++;
-    while (i < words.length && (words[i]!.text.startsWith('-') || (w === 'env' && /^[A-Za-z_]\w*=/.test(words[i]!.text)) || (w === 'timeout' && /^\d/.test(words[i]!.text)))) i++;
+    while (i < words.length && (words[i].text.startsWith('-') || (w === 'env' && /^[A-Za-z_]\w*=/.test(words[i].text)) || (w === 'timeout' && /^\d/.test(words[i].text)))) i++;
   }
   if (i >= words.length) return null;
   return {
-    name: words[i]!.text.split('/').pop()!,
+    name: words[i].text.split('/').pop()!,
     args: words.slice(i + 1),
     node: n,
     line: n.startPosition.row + 1 + lineOffset,

@@ -36,7 +36,7 @@ function jsErrors(p: Project, f: ProjectFile): Finding[] {
 }
 
 function shortToken(text: string): string {
-  const t = text.split('\n')[0]!.trim();
+  const t = text.split('\n')[0].trim();
   return t.length > 0 && t.length <= 12 ? ` near '${t}'` : '';
 }
 
@@ -116,7 +116,7 @@ function yamlErrors(f: ProjectFile): Finding[] {
     for (const e of doc.errors) {
       if (out.length >= MAX_ERRORS_PER_FILE) break;
       const lc = lineCol(f.content, e.pos[0]);
-      out.push(finding(f.path, lc.line, lc.column, 'syntax.parse-error', e.message.split('\n')[0]!));
+      out.push(finding(f.path, lc.line, lc.column, 'syntax.parse-error', e.message.split('\n')[0]));
     }
   }
   return out;
@@ -135,7 +135,7 @@ function tomlErrors(f: ProjectFile): Finding[] {
     return [];
   } catch (e) {
     const err = e as { line?: number; column?: number; message?: string };
-    return [finding(f.path, err.line ?? 1, err.column, 'syntax.parse-error', (err.message ?? 'invalid TOML').split('\n')[0]!)];
+    return [finding(f.path, err.line ?? 1, err.column, 'syntax.parse-error', (err.message ?? 'invalid TOML').split('\n')[0])];
   }
 }
 

@@ -32,7 +32,7 @@ export function ApprovalPage(props: { session: Session; id: string }) {
         {data.events.map((e, i) => (
           <li key={i}>
             <span class="when">{utc(e.at)}</span> <strong>{e.event}</strong> {e.actor ? `by ${e.actor}` : ''}{' '}
-            {e.detail && Object.keys(e.detail as object).length ? <code>{json(e.detail).slice(0, 300)}</code> : null}
+            {e.detail && Object.keys(e.detail).length ? <code>{json(e.detail).slice(0, 300)}</code> : null}
           </li>
         ))}
       </ol>

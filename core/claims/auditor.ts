@@ -103,7 +103,7 @@ export class Auditor {
     let next = 0;
     const lane = async () => {
       while (!this.stopped && next < batch.length) {
-        const c = batch[next++]!;
+        const c = batch[next++];
         const p = this.process(c).finally(() => this.held.delete(c.id));
         this.inFlight.add(p);
         await p.finally(() => this.inFlight.delete(p));

@@ -97,7 +97,7 @@ export class DockerodeWorkerContainer implements WorkerContainer {
     const c = await this.container();
     let res: IncomingMessage;
     try {
-      res = (await c.infoArchive({ path })) as unknown as IncomingMessage;
+      res = await c.infoArchive({ path });
     } catch (err) {
       const status = statusOf(err);
       // 404: no such path (the container exists: info() just said so). 400: a path through a file (ENOTDIR).

@@ -46,7 +46,7 @@ export class Lockdowns {
         `SELECT locked, container FROM workers WHERE name = $1 FOR UPDATE`,
         [worker],
       );
-      const before = rows[0]!;
+      const before = rows[0];
       if (before.locked) return { changed: false, container: before.container };
       await tx.query(`UPDATE workers SET locked = true, locked_reason = $2, locked_at = now(), locked_by = $3 WHERE name = $1`, [
         worker,

@@ -140,8 +140,8 @@ t.test('audit pages: every row once, newest first, under each filter', async (t)
   t.same(a, byTime.filter((r) => r.worker === 'pg-a').map((r) => r.id), 'by worker');
   const denied = mine(await allPages('rule=ContainerDelete&decision=denied'));
   t.same(denied, byTime.filter((r) => r.decision === 'denied').map((r) => r.id), 'by rule and decision');
-  const from = rows[10]!.at;
-  const to = rows[20]!.at;
+  const from = rows[10].at;
+  const to = rows[20].at;
   const range = mine(await allPages(`from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`));
   t.same(range, byTime.filter((r) => r.at >= from && r.at < to).map((r) => r.id), 'by time range');
   const q = mine(await allPages('q=needle-1'));

@@ -78,7 +78,7 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
   const client = async (c: number) => {
     for (let i = 0; i < PER_CLIENT; i++) {
       if (paused) await paused;
-      const [body, verdict] = KINDS[(c * PER_CLIENT + i) % KINDS.length]!;
+      const [body, verdict] = KINDS[(c * PER_CLIENT + i) % KINDS.length];
       const r = await a.post('/log_claim', body);
       if (r.status !== 202 || typeof r.json.claim_id !== 'string') {
         failures.push(`${r.status} ${JSON.stringify(r.json)}`);
@@ -135,13 +135,13 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
   const redis = new Redis(testEnv().redisUrl);
   t.teardown(() => redis.disconnect());
   const entries = (await redis.xrange(`${prefix}:claim.verified`, '-', '+')) as [string, string[]][];
-  const ids = entries.map(([, f]) => String(JSON.parse(f[f.indexOf('d') + 1]!).claim_id));
+  const ids = entries.map(([, f]) => String(JSON.parse(f[f.indexOf('d') + 1]).claim_id));
   // At least once per claim (a verdict whose commit answer was lost is announced again by the next auditor); a
   // repeat carries the same verdict.
   t.same([...expected.keys()].filter((id) => !ids.includes(id)), [], 'claim.verified published for every claim');
   const firstVerdict = new Map<string, string>();
   for (const [, f] of entries) {
-    const d = JSON.parse(f[f.indexOf('d') + 1]!);
+    const d = JSON.parse(f[f.indexOf('d') + 1]);
     if (firstVerdict.has(d.claim_id)) t.equal(d.verdict, firstVerdict.get(d.claim_id), 'a repeated claim.verified carries the same verdict');
     else firstVerdict.set(d.claim_id, d.verdict);
   }

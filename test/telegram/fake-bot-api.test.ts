@@ -18,7 +18,7 @@ const messageText = (u: Update) => ('message' in u ? u.message.text : undefined)
 
 async function raw(method: string, body: string, type: string) {
   const res = await fetch(`${fake.url}/bot${fake.token}/${method}`, { method: 'POST', headers: { 'content-type': type }, body });
-  return { status: res.status, json: (await res.json()) as any };
+  return { status: res.status, json: (await res.json()) };
 }
 
 t.test('getUpdates answers at once when updates wait, holds the poll otherwise, and offset confirms', async (t) => {
@@ -30,7 +30,7 @@ t.test('getUpdates answers at once when updates wait, holds the poll otherwise, 
   t.same(both.map((u) => messageText(u)), ['first', 'second'], 'waiting updates come back without waiting');
   const again = await api.getUpdates({ timeout: 0 });
   t.equal(again.length, 2, 'without an offset nothing is confirmed');
-  const next = both[1]!.update_id + 1;
+  const next = both[1].update_id + 1;
   const held = api.getUpdates({ offset: next, timeout: 10 });
   let settled = false;
   void held.then(() => (settled = true));
@@ -39,11 +39,11 @@ t.test('getUpdates answers at once when updates wait, holds the poll otherwise, 
   fake.say(2, 'third');
   const third = await held;
   t.same(third.map((u) => messageText(u)), ['third'], 'an injected update ends the held poll');
-  const after = await api.getUpdates({ offset: third[0]!.update_id + 1, timeout: 0 });
+  const after = await api.getUpdates({ offset: third[0].update_id + 1, timeout: 0 });
   t.same(after, [], 'confirmed updates are gone');
-  const limited = (fake.say(3, 'a'), fake.say(3, 'b'), await api.getUpdates({ offset: third[0]!.update_id + 1, limit: 1, timeout: 0 }));
+  const limited = (fake.say(3, 'a'), fake.say(3, 'b'), await api.getUpdates({ offset: third[0].update_id + 1, limit: 1, timeout: 0 }));
   t.equal(limited.length, 1, 'limit is honoured');
-  await api.getUpdates({ offset: limited[0]!.update_id + 2, timeout: 0 });
+  await api.getUpdates({ offset: limited[0].update_id + 2, timeout: 0 });
 });
 
 t.test('a polling bot makes one getUpdates call per timeout when idle, not a busy loop', async (t) => {

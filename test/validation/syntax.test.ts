@@ -35,12 +35,12 @@ for (const c of BAD) {
   t.test(`syntax error in ${c.lang} is blocking with file, line and column`, async (t) => {
     const f = await syntax([c.file]);
     t.ok(f.length >= 1, 'reported');
-    t.equal(f[0]!.file, c.file.path);
-    t.equal(f[0]!.line, c.line, 'line');
-    t.equal(f[0]!.column, c.column, 'column');
-    t.equal(f[0]!.severity, 'HIGH');
-    t.equal(f[0]!.blocking, true);
-    if (c.message) t.match(f[0]!.message, c.message);
+    t.equal(f[0].file, c.file.path);
+    t.equal(f[0].line, c.line, 'line');
+    t.equal(f[0].column, c.column, 'column');
+    t.equal(f[0].severity, 'HIGH');
+    t.equal(f[0].blocking, true);
+    if (c.message) t.match(f[0].message, c.message);
   });
 }
 
@@ -68,10 +68,10 @@ for (const c of GOOD) {
 t.test('a listed file that cannot be read is a blocking finding', async (t) => {
   const f = await syntax([], [{ path: 'src/missing.ts', reason: 'it does not exist' }]);
   t.equal(f.length, 1);
-  t.equal(f[0]!.rule, 'syntax.file-unreadable');
-  t.equal(f[0]!.file, 'src/missing.ts');
-  t.equal(f[0]!.blocking, true);
-  t.match(f[0]!.message, /does not exist/);
+  t.equal(f[0].rule, 'syntax.file-unreadable');
+  t.equal(f[0].file, 'src/missing.ts');
+  t.equal(f[0].blocking, true);
+  t.match(f[0].message, /does not exist/);
 });
 
 t.test('errors are capped per file but every broken file is named', async (t) => {

@@ -27,7 +27,7 @@ for (const shell of SHELLS) {
 }
 
 t.test('classify mode needs neither a real docker nor Wingman', async (t) => {
-  const r = await runWrapper(SHELLS[0]!, ['rm', '-f', 'web'], { PATH: '/usr/bin:/bin', WINGMAN_WRAPPER_CLASSIFY_ONLY: '1' });
+  const r = await runWrapper(SHELLS[0], ['rm', '-f', 'web'], { PATH: '/usr/bin:/bin', WINGMAN_WRAPPER_CLASSIFY_ONLY: '1' });
   t.equal(r.stdout, 'gate rm ContainerDelete -\n');
 });
 

@@ -31,7 +31,7 @@ export function runWrapper(
 ): Promise<RunResult> {
   const [cmd, ...pre] = shell.argv;
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd!, [...pre, opts.script ?? WRAPPER, ...args], { env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd }, (err, stdout, stderr) => {
+    const child = execFile(cmd, [...pre, opts.script ?? WRAPPER, ...args], { env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd }, (err, stdout, stderr) => {
       if (err && typeof (err as NodeJS.ErrnoException).code === 'string') return reject(err);
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
@@ -44,7 +44,7 @@ export function runWrapper(
 /** Start the wrapper in the background (to signal it while it waits). */
 export function spawnWrapper(shell: { argv: string[] }, args: readonly string[], env: NodeJS.ProcessEnv) {
   const [cmd, ...pre] = shell.argv;
-  const child = spawn(cmd!, [...pre, WRAPPER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, [...pre, WRAPPER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
