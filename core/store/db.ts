@@ -9,7 +9,7 @@ export interface QueryResult<T> {
 }
 
 export interface Queryable {
-  query<T = Record<string, any>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
 }
 
 /** A transaction's handle: queries plus multi-statement SQL (migration files run inside one). */

@@ -117,15 +117,15 @@ t.test('1,000 concurrent claims, store cut and sidecar restarted mid-way: one ve
   const deadline = Date.now() + 150_000;
   let done = 0;
   while (Date.now() < deadline) {
-    done = (await direct.query(`SELECT count(*)::int AS n FROM verdicts`)).rows[0].n;
+    done = (await direct.query<{ n: number }>(`SELECT count(*)::int AS n FROM verdicts`)).rows[0].n;
     if (done >= TOTAL) break;
     await new Promise((r) => setTimeout(r, 250));
   }
   t.equal(done, TOTAL, 'every claim has a verdict');
-  const claims = await direct.query(`SELECT id FROM claims`);
+  const claims = await direct.query<{ id: string }>(`SELECT id FROM claims`);
   t.equal(claims.rows.length, TOTAL, 'every claim reached the store, once');
   t.ok(claims.rows.every((r) => expected.has(r.id)), 'and only those');
-  const verdicts = await direct.query(`SELECT claim_id, verdict, verified_by FROM verdicts`);
+  const verdicts = await direct.query<{ claim_id: string; verdict: string; verified_by: string }>(`SELECT claim_id, verdict, verified_by FROM verdicts`);
   t.equal(new Set(verdicts.rows.map((r) => r.claim_id)).size, TOTAL, 'exactly one verdict per claim');
   const wrong = verdicts.rows.filter((r) => expected.get(r.claim_id) !== r.verdict);
   t.same(wrong.slice(0, 5), [], 'every verdict is the right one');

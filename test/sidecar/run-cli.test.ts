@@ -40,7 +40,7 @@ function wingman(args: string[], env: Record<string, string> = {}) {
 }
 
 async function auditRows() {
-  return (await sc.db.query(`SELECT * FROM docker_audit WHERE route = 'wingman run' ORDER BY at`)).rows;
+  return (await sc.db.query<{ argv: string[]; duration_ms: number } & Record<string, unknown>>(`SELECT * FROM docker_audit WHERE route = 'wingman run' ORDER BY at`)).rows;
 }
 
 t.test('rejected instructions: exit 2 with the reasons, nothing runs, nothing is recorded', async (t) => {
