@@ -16,6 +16,16 @@ export default tseslint.config(
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
+      // A security product: stripping and refusing control characters (and matching ANSI escapes) is what these
+      // regexes are for.
+      'no-control-regex': 'off',
+      // `_`-named bindings and rest siblings are how a field is dropped from a copy (`const { secret: _s, ...rest } = x`).
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
+      // Passing on what a catch caught (typed unknown) is not inventing a non-Error reason.
+      '@typescript-eslint/prefer-promise-reject-errors': ['error', { allowThrowingUnknown: true }],
       '@typescript-eslint/no-floating-promises': [
         'error',
         {

@@ -14,6 +14,7 @@ import { PgDb } from '../core/store/pg-db.js';
 import { createTestDatabase } from '../test/helpers/db.js';
 import { docker, dockerOk, testLabels, testName, TEST_IMAGE } from '../test/helpers/env.js';
 import { spawnWingman } from '../test/helpers/wingman-process.js';
+import { asText } from '../core/util/as-text.js';
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 const SEED = Number(process.argv[3] ?? 1);
@@ -525,7 +526,7 @@ function escalations(hc: Record<string, unknown>): string[] {
   if ((hc.Binds as unknown[] | null)?.length) bad.push(`binds ${JSON.stringify(hc.Binds)}`);
   if ((hc.Mounts as Array<{ Type: string }> | null)?.some((m) => m.Type === 'bind')) bad.push('bind mount');
   for (const k of ['NetworkMode', 'PidMode', 'IpcMode', 'UsernsMode', 'UTSMode']) {
-    const v = String(hc[k] ?? '');
+    const v = asText(hc[k], '');
     if (v === 'host' || v.startsWith('container:')) bad.push(`${k}=${v}`);
   }
   if ((hc.CapAdd as unknown[] | null)?.length) bad.push(`CapAdd ${JSON.stringify(hc.CapAdd)}`);

@@ -55,7 +55,10 @@ function parseArgs(argv: string[]): Args | string {
         a.expectedTotal = Number(v);
       }
     } else if (x.startsWith('--test-results=')) a.testResults = x.slice('--test-results='.length);
-    else if (x === '--') a.paths.push(...argv.slice(i + 1)), (i = argv.length);
+    else if (x === '--') {
+      a.paths.push(...argv.slice(i + 1));
+      i = argv.length;
+    }
     else if (x.startsWith('-')) return `unknown option ${x}`;
     else a.paths.push(x);
   }
@@ -113,7 +116,7 @@ async function collect(cwd: string, paths: string[], skipped: string[]): Promise
 
 function git(cwd: string, args: string[], encoding: 'utf8' | 'buffer' = 'utf8'): Promise<string | Buffer> {
   return new Promise((res, rej) => {
-    execFile('git', args, { cwd, encoding, maxBuffer: LIMITS.maxTotalBytes }, (err, stdout) => (err ? rej(err) : res(stdout)));
+    execFile('git', args, { cwd, encoding, maxBuffer: LIMITS.maxTotalBytes }, (err: Error | null, stdout) => (err ? rej(err) : res(stdout)));
   });
 }
 

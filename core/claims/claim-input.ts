@@ -12,6 +12,7 @@ import { redactWithSpans, scanSecrets } from '../secrets/index.js';
 import { CLAIM_TYPES, isClaimType, validateParams, type StructuredClaim } from './claim-types.js';
 import type { NewClaim } from './claims.js';
 import { MAX_CLAIM_TEXT, parseClaimText } from './parse-claim-text.js';
+import { asText } from '../util/as-text.js';
 
 function invalid(detail: string): Error {
   return wingmanError('WGM_ERR_CLAIM_INVALID', detail);
@@ -138,7 +139,7 @@ export async function claimFromBody(body: unknown, worker: string, now: Date = n
   }
   if (type === undefined) throw invalid('expected "type" (one of ' + CLAIM_TYPES.join(', ') + ') or "text"');
   if (!isClaimType(type)) {
-    throw invalid(`unknown claim type ${JSON.stringify(String(type).slice(0, 40))}; expected one of ${CLAIM_TYPES.join(', ')}`);
+    throw invalid(`unknown claim type ${JSON.stringify(asText(type).slice(0, 40))}; expected one of ${CLAIM_TYPES.join(', ')}`);
   }
   const v = validateParams(type, rest);
   if (!v.ok) throw invalid(v.problems.join('; '));

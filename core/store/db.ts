@@ -2,6 +2,7 @@
 // DATABASE_URL) both implement it; every repository writes plain Postgres SQL with $1 parameters against it.
 
 import type { BulkColumn } from './bulk-insert.js';
+import { asText } from '../util/as-text.js';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -39,5 +40,5 @@ export interface Db extends Queryable {
  * the caller's input is at fault, and retrying the same statement cannot succeed.
  */
 export function isDataError(err: unknown): boolean {
-  return /^2[23]/.test(String((err as { code?: unknown }).code ?? ''));
+  return /^2[23]/.test(asText((err as { code?: unknown }).code, ''));
 }

@@ -105,7 +105,7 @@ export class PgDb implements Db {
   async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
     this.assertOpen();
     try {
-      return result<T>(await this.pool.query(sql, params as any[] | undefined));
+      return result<T>(await this.pool.query(sql, params));
     } catch (err) {
       throw mapError(err);
     }
@@ -160,7 +160,7 @@ export class PgDb implements Db {
       async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
         guard();
         try {
-          return result<R>(await client.query(sql, params as any[] | undefined));
+          return result<R>(await client.query(sql, params));
         } catch (err) {
           throw mapError(err);
         }

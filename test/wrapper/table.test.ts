@@ -111,7 +111,7 @@ t.test('Docker rules that need approval and are reachable from the CLI are cover
 
 function dockerHelp(args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('docker', [...args, '--help'], { env: { PATH: process.env.PATH, HOME: process.env.HOME } }, (err, stdout) =>
+    execFile('docker', [...args, '--help'], { env: { PATH: process.env.PATH, HOME: process.env.HOME } }, (err: Error | null, stdout) =>
       err && !stdout ? reject(err) : resolve(stdout),
     ),
   );
