@@ -260,7 +260,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       if (r.json.calls?.length) {
         console.log('\nDocker calls:');
-        for (const c of r.json.calls) console.log(`  ${asText(c.at).slice(0, 19).replace('T', ' ')}  ${asText(c.method)} ${asText(c.path)}  ${asText(c.decision)}${c.status_code ? ` ${asText(c.status_code)}` : ''}`);
+        for (const c of r.json.calls) console.log(`  ${String(c.at).slice(0, 19).replace('T', ' ')}  ${c.method} ${c.path}  ${c.decision}${c.status_code ? ` ${c.status_code}` : ''}`);
       }
       return 0;
     }

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type Dockerode from 'dockerode';
-import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
+import { DockerAudit } from '../core/audit/docker-audit.js';
 import type { Bus } from '../core/bus/bus.js';
 import { Auditor, type AuditorOptions } from '../core/claims/auditor.js';
 import { BaselineRecorder, type BaselineBounds } from '../core/claims/baseline-recorder.js';

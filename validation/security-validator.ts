@@ -3,12 +3,12 @@
 import { posix } from 'node:path';
 import { DockerfileParser, type From, type Instruction } from 'dockerfile-ast';
 import ts from 'typescript';
-import YAML, { isMap, isPair, isScalar, isSeq, type Node as YamlNode } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Node as YamlNode } from 'yaml';
 import { scanSecrets as defaultScanSecrets, type SecretFinding } from '../core/secrets/index.js';
 import { constStrings, jsCalls, jsNodes, literalValue, nodePosition, type CallSite } from './js-analysis.js';
 import { isJsLike, isShellLike } from './languages.js';
 import { lineCol, type Project, type ProjectFile } from './project.js';
-import { nodesOfType, pyCalls, pyHasInterpolation, pyLiteralString, pyStaticText, type PyCall } from './python-analysis.js';
+import { nodesOfType, pyCalls, pyHasInterpolation, pyLiteralString, type PyCall } from './python-analysis.js';
 import {
   SECRET_RULE_PREFIX,
   SECRET_SEVERITY,
@@ -19,9 +19,6 @@ import {
   SQL_WHERE_FRAGMENT,
   type ComposeRule,
   type DockerfileRule,
-  type JsAssignRule,
-  type JsCallRule,
-  type JsPropertyRule,
   type PyCallRule,
   type SecurityRule,
   type ShellCommandRule,
@@ -100,7 +97,7 @@ function jsIsLiteral(arg: ts.Expression | undefined, consts: Map<string, string>
 function jsRunsShell(call: CallSite, consts: Map<string, string>): boolean {
   const first = literalValue(call.args[0], consts);
   const argv = call.args[1];
-  const opts = call.args.find((a) => ts.isObjectLiteralExpression(a)) as ts.ObjectLiteralExpression | undefined;
+  const opts = call.args.find((a): a is ts.ObjectLiteralExpression => ts.isObjectLiteralExpression(a));
   const shellOpt = opts?.properties.some(
     (p) => ts.isPropertyAssignment(p) && p.name.getText() === 'shell' && p.initializer.kind !== ts.SyntaxKind.FalseKeyword,
   );

@@ -48,7 +48,7 @@ export function ApprovalPage(props: { session: Session; id: string }) {
             </tr>
           </thead>
           <tbody>
-            {data.calls.map((c: any) => (
+            {data.calls.map((c) => (
               <tr key={c.id}>
                 <td>{utc(c.at)}</td>
                 <td>

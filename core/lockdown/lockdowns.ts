@@ -113,11 +113,22 @@ export class Lockdowns {
       const state = (await c.inspect()).State;
       let action = 'none';
       if (what === 'lock') {
-        if (mode === 'pause' && state.Running && !state.Paused) (await c.pause(), (action = 'container_paused'));
-        if (mode === 'stop' && state.Running) (await c.stop({ t: 5 }), (action = 'container_stopped'));
+        if (mode === 'pause' && state.Running && !state.Paused) {
+          await c.pause();
+          action = 'container_paused';
+        }
+        if (mode === 'stop' && state.Running) {
+          await c.stop({ t: 5 });
+          action = 'container_stopped';
+        }
       } else {
-        if (state.Paused) (await c.unpause(), (action = 'container_unpaused'));
-        else if (mode === 'stop' && !state.Running) (await c.start(), (action = 'container_started'));
+        if (state.Paused) {
+          await c.unpause();
+          action = 'container_unpaused';
+        } else if (mode === 'stop' && !state.Running) {
+          await c.start();
+          action = 'container_started';
+        }
       }
       if (action !== 'none') await this.event(this.db, worker, action, by, reason, claimId, { container });
       return { action, ok: true };

@@ -70,7 +70,7 @@ function merge(existing: JVal, incoming: JVal, isMap: boolean): JVal {
     return isObj(existing) || Array.isArray(existing) ? null : existing;
   }
   if (isObj(existing) && isObj(incoming)) {
-    const out: JObj = Object.assign(Object.create(null), existing);
+    const out = Object.assign(Object.create(null), existing) as JObj;
     if (isMap) {
       for (const k of Object.keys(incoming)) out[k] = incoming[k]!;
       return out;
@@ -119,7 +119,7 @@ class Parser {
 
   object(depth: number, isMap: boolean, parentFold: string): JObj {
     this.i++; // {
-    const out: JObj = Object.create(null);
+    const out = Object.create(null) as JObj;
     const folded = new Map<string, string>();
     this.ws();
     if (this.s[this.i] === '}') return this.i++, out;

@@ -107,7 +107,7 @@ export function tmpfsOptionsBad(opts: string, allow: readonly string[]): boolean
 export function mountVolume(value: string, allow: readonly string[]): { driver: boolean; options: boolean } {
   let type = '';
   let driver = '';
-  const options: Record<string, string> = Object.create(null);
+  const options = Object.create(null) as Record<string, string>;
   for (const f of value.replace(/"/g, '').split(',')) {
     const eq = f.indexOf('=');
     const key = (eq < 0 ? f : f.slice(0, eq)).toLowerCase();
