@@ -12,7 +12,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { PgDb } from '../core/store/pg-db.js';
 import { createTestDatabase } from '../test/helpers/db.js';
-import { docker, dockerOk, testLabels, testName, TEST_IMAGE } from '../test/helpers/env.js';
+import { docker, dockerOk, testLabels, TEST_IMAGE } from '../test/helpers/env.js';
 import { spawnWingman } from '../test/helpers/wingman-process.js';
 import { asText } from '../core/util/as-text.js';
 
@@ -85,7 +85,7 @@ const ESCALATING_HOSTCONFIG: Array<Record<string, unknown>> = [
 function oddValue(): unknown {
   return pick<unknown>([
     [], {}, null, true, false, 0, -1, 3.14, 1e308, -0, '', 'x', '\u0000', '\ud800', 'é', '🐳', [1, 'a', null], { a: { b: { c: [] } } },
-    123456789012345678901234567890, 'true', '1', ['/:/host'], { Privileged: true },
+    1.2345678901234568e29 /* 123456789012345678901234567890 as a double */, 'true', '1', ['/:/host'], { Privileged: true },
   ]);
 }
 
@@ -562,8 +562,6 @@ try {
   const errors = new Map<string, number>();
   const count = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   let sent = 0;
-  let closedSilently = 0;
-  let noAnswer = 0;
   const t0 = Date.now();
   // The requests are generated in order from the seed before they are sent, so concurrency does not change them.
   const queue = Array.from({ length: COUNT }, () => request());
@@ -583,10 +581,8 @@ try {
           count(errors, o.error);
         } else if (o.closed) {
           cls = 'closed, no answer';
-          closedSilently++;
         } else {
           cls = `no answer in ${ANSWER_WAIT_MS} ms`;
-          noAnswer++;
         }
         count(byClass, cls);
         if (dump) fs.appendFileSync(dump, JSON.stringify({ i, kind: r.kind, cls, status: o.status, halfClose: r.halfClose, split: r.split, bytes: r.bytes.toString('latin1') }) + '\n');

@@ -6,7 +6,7 @@ import { createMetrics, type Metrics } from '../../core/metrics.js';
 
 export interface FreshBus {
   bus: Bus;
-  cleanup(): Promise<void>;
+  cleanup: () => Promise<void>;
 }
 
 const SAMPLES: Topics = {

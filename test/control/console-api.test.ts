@@ -22,7 +22,7 @@ t.teardown(() => w.close());
 
 const get = async (url: string) => {
   const r = await w.control.server.inject({ method: 'GET', url, headers: { authorization: `Bearer ${w.apiToken}` } });
-  return { status: r.statusCode, json: r.json() as any };
+  return { status: r.statusCode, json: r.json<any>() };
 };
 
 async function request(worker: string, summary: string, op: Record<string, unknown> = {}) {

@@ -10,7 +10,7 @@ export interface UpProcess {
   pid: number;
   port: number;
   /** stdout and stderr so far */
-  output(): string;
+  output: () => string;
   /** resolves with the first match in the output; rejects if the process exits first */
   waitFor(re: RegExp): Promise<RegExpMatchArray>;
   /** exit code (or 128 + signal number) */

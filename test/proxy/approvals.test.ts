@@ -189,7 +189,7 @@ async function requestGrant(worker: string, method: string, p: string, ttl?: num
     payload: { worker, method, path: p, ...(ttl ? { ttl_s: ttl } : {}) },
   });
   if (res.statusCode !== 201) throw new Error(res.body);
-  return res.json() as { approval: { id: string }; token: string };
+  return res.json<{ approval: { id: string }; token: string }>();
 }
 
 t.test('a grant token passes exactly one matching call, never a different one, never twice', async (t) => {

@@ -12,7 +12,7 @@ import { startWingman } from '../helpers/wingman.js';
 function halfSent(socketPath: string, bytes: string): { done: Promise<string>; socket: net.Socket; connected: Promise<void> } {
   const socket = net.connect(socketPath);
   let got = '';
-  socket.on('data', (d) => (got += d));
+  socket.on('data', (d: Buffer) => (got += d.toString()));
   socket.on('error', (e) => (got += `ERROR ${(e as NodeJS.ErrnoException).code}`));
   socket.write(bytes);
   const connected = new Promise<void>((resolve) => {

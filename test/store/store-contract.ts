@@ -11,12 +11,12 @@ import { defaultMigrationsDir, listMigrations, migrate } from '../../core/store/
 
 export interface FreshDb {
   db: Db;
-  cleanup(): Promise<void>;
+  cleanup: () => Promise<void>;
 }
 
 const silent = createLogger({ level: 'silent' });
 
-async function migrationDir(files: Record<string, string>): Promise<{ dir: string; remove(): Promise<void> }> {
+async function migrationDir(files: Record<string, string>): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wgmtest-mig-'));
   for (const [name, sql] of Object.entries(files)) await writeFile(path.join(dir, name), sql);
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };

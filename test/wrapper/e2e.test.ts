@@ -97,7 +97,7 @@ async function requestGrant(inst: Wingman, worker: 'w1' | 'w2', argv: string[]) 
     payload: { argv },
   });
   if (res.statusCode !== 201) throw new Error(`${res.statusCode} ${res.body}`);
-  return res.json() as { id: string; token: string; summary: string; rules: string[] };
+  return res.json<{ id: string; token: string; summary: string; rules: string[] }>();
 }
 
 function configWith(token: string): string {
