@@ -29,7 +29,7 @@ function endToEnd(headers: http.IncomingHttpHeaders): Record<string, string | st
  * collapsed), so that a call reaches the engine byte for byte the same whichever way it is forwarded.
  */
 export function wirePath(path: string): string {
-   
+  // url.parse is deprecated, and it is the very parse http-proxy applies: kept for identical bytes.
   const parsed = url.parse(path).path ?? '';
   const q = parsed.indexOf('?');
   const head = q === -1 ? parsed : parsed.slice(0, q);
