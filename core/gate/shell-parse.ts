@@ -29,12 +29,20 @@ export interface ShellSimpleCommand {
   redirects: { op: string; target: string }[];
   heredocs: string[];
   raw: string;
+  /** Offset of the command's first word or redirection in the source (for a finding's line and column). */
+  start: number;
+}
+
+/** The body of a `$(…)`, backtick or `<(…)` substitution and its offset in the source. */
+export interface ShellSubstitution {
+  text: string;
+  start: number;
 }
 
 export interface ShellParse {
   pipelines: ShellSimpleCommand[][];
   /** Bodies of `$(…)`, backticks and `<(…)`, to be parsed as commands of their own. */
-  substitutions: string[];
+  substitutions: ShellSubstitution[];
 }
 
 /**
@@ -86,7 +94,7 @@ function closingBacktick(src: string, open: number): number {
 
 const REDIR_OP = /^(?:&>>|&>|>>|>&|>\||<<<|<<-|<<|<&|<>|>|<)/;
 
-function tokenize(src: string, substitutions: string[]): Token[] {
+function tokenize(src: string, substitutions: ShellSubstitution[]): Token[] {
   const toks: Token[] = [];
   const pendingHeredocs: NonNullable<RedirToken['heredoc']>[] = [];
   let word: WordToken | null = null;
@@ -160,12 +168,12 @@ function tokenize(src: string, substitutions: string[]): Token[] {
           k += 2;
         } else if (d === '$' && src[k + 1] === '(') {
           const end = matchParen(src, k + 1);
-          if (src[k + 2] !== '(') substitutions.push(src.slice(k + 2, end));
+          if (src[k + 2] !== '(') substitutions.push({ text: src.slice(k + 2, end), start: k + 2 });
           buf += src.slice(k, end + 1);
           k = end + 1;
         } else if (d === '`') {
           const end = closingBacktick(src, k);
-          substitutions.push(src.slice(k + 1, end));
+          substitutions.push({ text: src.slice(k + 1, end), start: k + 1 });
           buf += src.slice(k, end + 1);
           k = end + 1;
         } else {
@@ -194,7 +202,7 @@ function tokenize(src: string, substitutions: string[]): Token[] {
     }
     if (c === '$' && src[i + 1] === '(') {
       const end = matchParen(src, i + 1);
-      if (src[i + 2] !== '(') substitutions.push(src.slice(i + 2, end));
+      if (src[i + 2] !== '(') substitutions.push({ text: src.slice(i + 2, end), start: i + 2 });
       append(src.slice(i, end + 1), i);
       i = end + 1;
       continue;
@@ -207,14 +215,14 @@ function tokenize(src: string, substitutions: string[]): Token[] {
     }
     if (c === '`') {
       const end = closingBacktick(src, i);
-      substitutions.push(src.slice(i + 1, end));
+      substitutions.push({ text: src.slice(i + 1, end), start: i + 1 });
       append(src.slice(i, end + 1), i);
       i = end + 1;
       continue;
     }
     if ((c === '<' || c === '>') && src[i + 1] === '(') {
       const end = matchParen(src, i + 1);
-      substitutions.push(src.slice(i + 2, end));
+      substitutions.push({ text: src.slice(i + 2, end), start: i + 2 });
       append(src.slice(i, end + 1), i);
       i = end + 1;
       continue;
@@ -276,19 +284,19 @@ function tokenize(src: string, substitutions: string[]): Token[] {
 
 /** Split shell source into pipelines of simple commands. Never throws. */
 export function parseShell(src: string): ShellParse {
-  const substitutions: string[] = [];
+  const substitutions: ShellSubstitution[] = [];
   const toks = tokenize(src, substitutions);
   const pipelines: ShellSimpleCommand[][] = [];
   let pipeline: ShellSimpleCommand[] = [];
-  let cmd: ShellSimpleCommand & { start: number; end: number } = newCommand();
+  let cmd: ShellSimpleCommand & { end: number } = newCommand();
   let awaitingTarget: { op: string } | null = null;
-  function newCommand(): ShellSimpleCommand & { start: number; end: number } {
+  function newCommand(): ShellSimpleCommand & { end: number } {
     return { words: [], redirects: [], heredocs: [], raw: '', start: -1, end: -1 };
   }
   const endCommand = (): void => {
     if (cmd.words.length > 0 || cmd.redirects.length > 0) {
       cmd.raw = cmd.start >= 0 ? src.slice(cmd.start, cmd.end) : '';
-      const { start: _s, end: _e, ...plain } = cmd;
+      const { end: _e, ...plain } = cmd;
       pipeline.push(plain);
     }
     cmd = newCommand();
@@ -473,14 +481,17 @@ export interface ParsedPipeline {
  */
 export function parseCommandLines(src: string): ParsedPipeline[] {
   const result: ParsedPipeline[] = [];
-  const visit = (source: string, depth: number): void => {
+  // `base`: offset in `src` of `source`. A script handed to another shell is text after quote removal, not a slice of
+  // `src`, so its commands are `pinned` to the start of the command that hands it over.
+  const visit = (source: string, depth: number, base: number, pinned: boolean): void => {
     if (depth > MAX_DEPTH || source.trim() === '') return;
     const parsed = parseShell(source);
     for (const pipeline of parsed.pipelines) {
       const commands: CommandInvocation[] = [];
-      const nested: string[] = [];
+      const nested: { script: string; start: number }[] = [];
       for (const c of pipeline) {
         const s = stripWrappers(c.words);
+        const start = pinned ? base : base + c.start;
         commands.push({
           argv: s.argv,
           env: s.env,
@@ -490,14 +501,15 @@ export function parseCommandLines(src: string): ParsedPipeline[] {
           redirects: c.redirects,
           heredocs: c.heredocs,
           raw: c.raw,
+          start,
         });
-        nested.push(...nestedScripts(s.argv, c.heredocs));
+        for (const script of nestedScripts(s.argv, c.heredocs)) nested.push({ script, start });
       }
       result.push({ commands });
-      for (const script of nested) visit(script, depth + 1);
+      for (const n of nested) visit(n.script, depth + 1, n.start, true);
     }
-    for (const sub of parsed.substitutions) visit(sub, depth + 1);
+    for (const sub of parsed.substitutions) visit(sub.text, depth + 1, pinned ? base : base + sub.start, pinned);
   };
-  visit(src, 0);
+  visit(src, 0, 0, false);
   return result;
 }
