@@ -1,5 +1,6 @@
-// Security validator: applies SECURITY_RULES (security-rules.ts) to the syntax trees, so code in comments and strings
-// never fires, and reports secrets through the product's one scanner (core/secrets) with redacted previews only.
+// Security validator: applies SECURITY_RULES (security-rules.ts) to the syntax trees, and to shell as the gate's parser
+// reads it (shell-analysis.ts), so code in comments and strings never fires, and reports secrets through the product's
+// one scanner (core/secrets) with redacted previews only.
 import { posix } from 'node:path';
 import { DockerfileParser, type From, type Instruction } from 'dockerfile-ast';
 import ts from 'typescript';

@@ -40,26 +40,35 @@ function positions(text: string): (offset: number) => { line: number; column: nu
   };
 }
 
-/** Every command and every `|` pipeline of `text`; lines are shifted by `lineOffset` (the text's place in its file). */
+/**
+ * Every command and every `|` pipeline of `text`, in document order (a substitution's commands after the command they
+ * are in); lines are shifted by `lineOffset` (the text's place in its file).
+ */
 export function shellCommands(text: string, lineOffset = 0): { commands: ShellCommand[]; pipelines: ShellPipeline[] } {
   const at = positions(text);
-  const commands: ShellCommand[] = [];
-  const pipelines: ShellPipeline[] = [];
+  const commands: { start: number; command: ShellCommand }[] = [];
+  const pipelines: { start: number; pipeline: ShellPipeline }[] = [];
   for (const p of parseCommandLines(text)) {
     const cmds: ShellCommand[] = [];
     for (const c of p.commands) {
       // A bare assignment (`X=1`) or `command -v x` runs nothing.
       if (c.argv.length === 0) continue;
       const pos = at(c.start);
-      cmds.push({ name: base(c.argv[0]!), args: c.argv.slice(1), line: pos.line + lineOffset, column: pos.column });
+      const command = { name: base(c.argv[0]!), args: c.argv.slice(1), line: pos.line + lineOffset, column: pos.column };
+      cmds.push(command);
+      commands.push({ start: c.start, command });
     }
-    commands.push(...cmds);
     if (p.commands.length > 1 && cmds.length > 0) {
-      const pos = at(p.commands[0]!.start);
-      pipelines.push({ commands: cmds, line: pos.line + lineOffset, column: pos.column });
+      const start = p.commands[0]!.start;
+      const pos = at(start);
+      pipelines.push({ start, pipeline: { commands: cmds, line: pos.line + lineOffset, column: pos.column } });
     }
   }
-  return { commands, pipelines };
+  // Array.prototype.sort is stable: commands of a script handed to another shell share a start and keep their order.
+  return {
+    commands: commands.sort((a, b) => a.start - b.start).map((c) => c.command),
+    pipelines: pipelines.sort((a, b) => a.start - b.start).map((p) => p.pipeline),
+  };
 }
 
 /** Names of the commands run by the `$(…)`, backtick and `<(…)` substitutions in one word: `"$(curl -s x)"` → curl. */
