@@ -1,7 +1,9 @@
 // Tree-sitter (WASM, from @vscode/tree-sitter-wasm) for Python trees: one runtime and one parser per process, loaded on
-// first use. Trees live in WASM memory: whoever parses must call tree.delete(). Not for shell: shell is judged by
+// first use. Trees live in WASM memory: whoever parses must call tree.delete(). It stays for Python because nothing
+// else here parses Python (JS/TS go through the TypeScript compiler). Not for shell: shell is judged by
 // core/gate/shell-parse.ts (the gate's parser, so a script and an instruction are read alike) and syntax-checked by
-// mvdan/sh (sh-syntax), whose grammar is bash's own where tree-sitter-bash's error recovery flags valid scripts.
+// mvdan/sh (sh-syntax, check-shell-syntax.ts); tree-sitter-bash's error recovery both flagged valid scripts (heredocs,
+// case patterns) and let invalid ones pass (`else fi`, a stray `done`), so it was never the verdict.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as TreeSitterTypes from '@vscode/tree-sitter-wasm';
