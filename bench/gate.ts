@@ -39,7 +39,7 @@ const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
 
 async function main() {
   const tdb = await migratedTestDb();
-  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-bench-none', auditor: { enabled: false } });
+  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-bench-none', verifyLoop: { enabled: false } });
   try {
     const url = new URL(sc.url);
     const body = (i: number) => JSON.stringify({ instruction: MIX[i % MIX.length]![1](i) });

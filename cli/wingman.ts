@@ -14,7 +14,7 @@ const HELP = `usage: wingman <command>
   up                       control + proxy in one process (embedded store and bus unless configured)
   control                  the control service (needs DATABASE_URL, REDIS_URL, WINGMAN_API_TOKEN)
   proxy                    the Docker socket proxy (needs DATABASE_URL, REDIS_URL)
-  sidecar                  a worker's sidecar: gate, claims, auditor (needs WINGMAN_WORKER, WINGMAN_WORKER_CONTAINER)
+  sidecar                  a worker's sidecar: gate, claims, verify loop (needs WINGMAN_WORKER, WINGMAN_WORKER_CONTAINER)
   run --instruction FILE -- CMD [ARGS...]
                            check the instruction with the sidecar, run CMD if approved (exit 2 if rejected), record it
   migrate                  apply database migrations and exit

@@ -76,7 +76,7 @@ export class Api {
   approval(id: string): Promise<ApprovalAnswer> {
     return this.call('GET', `/approvals/${encodeURIComponent(id)}`);
   }
-  decide(id: string, decision: 'approve' | 'deny', by: string, note?: string): Promise<DecisionAnswer> {
+  answer(id: string, decision: 'approve' | 'deny', by: string, note?: string): Promise<DecisionAnswer> {
     return this.call('POST', `/approvals/${encodeURIComponent(id)}/${decision}`, { by, ...(note ? { note } : {}) });
   }
   workers(): Promise<WorkersAnswer> {

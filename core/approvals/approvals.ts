@@ -32,16 +32,9 @@ export interface Approval {
   consumed_at: Date | null;
 }
 
-export interface ApprovalRequest {
-  worker: string;
-  rule: string;
-  summary: string;
-  method: string;
-  route: string;
-  path: string;
+/** What the proxy asks approval for: the held call as the approval row will show it. */
+export interface ApprovalRequest extends Pick<Approval, 'worker' | 'rule' | 'summary' | 'method' | 'route' | 'path' | 'op' | 'reasons'> {
   opHash: string;
-  op: Record<string, unknown>;
-  reasons: string[];
   ttlS: number;
   source?: string;
   /** issue a bearer grant token (shown once) that a later call can present as X-Wingman-Approval */
@@ -148,7 +141,7 @@ export class Approvals {
   }
 
   /** Approve or deny a pending, unexpired approval. With two-person approval, distinct approvers accumulate. */
-  async decide(id: string, decision: 'approve' | 'deny', by: string, note?: string, detail: object = {}): Promise<Approval> {
+  async answer(id: string, decision: 'approve' | 'deny', by: string, note?: string, detail: object = {}): Promise<Approval> {
     if (!isUuid(id)) throw wingmanError('WGM_ERR_APPROVAL_NOT_FOUND', id);
     const result = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<Approval & { expired: boolean; waiter_gone: boolean }>(

@@ -126,15 +126,7 @@ export class RedisBus implements Bus {
     // The reader only hands out events of opts.topics, each checked against its topic.
     const opts = typed as unknown as ConsumeOptions;
     for (const t of opts.topics) this.key(t);
-    const consumer = new ConsumerLoop(
-      new RedisGroupReader(this, this.cmd, opts),
-      opts,
-      this.log,
-      () => this.consumers.delete(consumer),
-      this.edge.metrics,
-    );
-    this.consumers.add(consumer);
-    return consumer;
+    return new ConsumerLoop(new RedisGroupReader(this, this.cmd, opts), opts, this.log, this.consumers, this.edge.metrics);
   }
 
   watch<T extends Topic>(topics: T[], handler: (event: BusEvent<T>) => void): Unwatch {

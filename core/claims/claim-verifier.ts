@@ -1,7 +1,7 @@
 // One claim → one verdict draft. Dispatches on the claim type, resolves the task (the approved instruction the
 // claim refers to, else the worker's latest approved one before the claim), inverts negated claims, and combines
 // the parts of a free-text claim. Throws WGM_ERR_CLAIM_VERIFY_UNAVAILABLE / WGM_ERR_STORE_UNAVAILABLE when Docker or
-// the store cannot be asked right now: the auditor retries those; every other outcome is a verdict.
+// the store cannot be asked right now: the verify loop retries those; every other outcome is a verdict.
 import { isWingmanError } from '../errors.js';
 import type { Instructions } from '../instructions/instructions.js';
 import type { Db } from '../store/db.js';

@@ -1,4 +1,4 @@
-// The claims store under concurrent auditors: idempotent inserts (spool replays), disjoint leases (SKIP LOCKED),
+// The claims store under concurrent verify loops: idempotent inserts (spool replays), disjoint leases (SKIP LOCKED),
 // lapsed leases taken over, retries, exactly one verdict per claim, append-only tables.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
@@ -67,7 +67,7 @@ t.test('a lapsed lease is taken over; a retry waits for its time', async (t) => 
   t.equal(q.rows[0].last_error, 'docker away');
   // A synchronous /verify does not wait for the backoff: someone is asking now.
   await claims.retryLater(c.id, 'third', 'docker away again', 60_000);
-  t.same(await claims.lease('w1', 'fourth', 1, 30_000), [], 'not due for the auditor');
+  t.same(await claims.lease('w1', 'fourth', 1, 30_000), [], 'not due for the verify loop');
   t.equal((await claims.leaseOne(c.id, 'w1', 'fourth', 30_000))?.id, c.id, 'taken by a synchronous verify');
   await claims.complete(c, draft, 1, 'fourth');
 });

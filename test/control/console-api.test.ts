@@ -104,7 +104,7 @@ t.test('answers parse with the shared schemas; the effect is in words', async (t
     t.equal(r.status, 200, url);
     schema.parse(r.json);
   }
-  await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  await w.control.approvals.answer(a.id, 'deny', 'api:test');
 });
 
 t.test('effect lines for kill, prune, create and shell grants', async (t) => {
@@ -187,10 +187,10 @@ t.test('the event stream: ready, then changes; two-person approvals show 1/2', a
   await until('partial approval announced', async () => text.includes(`"topic":"approval.updated","id":"${two.id}"`));
   const cli = await w.cli(['approvals', '--worker', 'w2']);
   t.match(cli.stdout, new RegExp(`${two.id}  w2  pending \\(\\d+:\\d\\d left, 1/2 approvals\\)`), 'the CLI shows 1/2');
-  await w.control.approvals.decide(two.id, 'approve', 'api:bob');
+  await w.control.approvals.answer(two.id, 'approve', 'api:bob');
   await until('decided', async () => text.includes(`"topic":"approval.decided","id":"${two.id}"`));
   t.notMatch(text, /summary|two people/, 'no free text travels on the stream');
-  await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  await w.control.approvals.answer(a.id, 'deny', 'api:test');
 });
 
 t.test('state changes from a foreign origin are refused, token or not', async (t) => {
@@ -252,7 +252,7 @@ t.test('CLI: version, approvals with the effect, show, --status values, one-line
   t.match(wrong.stderr, /^wingman: the control API refused the API token: set WINGMAN_API_TOKEN[^\n]*\n$/);
   const badEnv = await run(process.execPath, [path.join(ROOT, 'bin/wingman.js'), 'approvals'], { ...env, WINGMAN_LOG_FORMAT: 'xml' });
   t.match(badEnv.stderr, /^wingman: [^\n]*WINGMAN_LOG_FORMAT[^\n]*\(fix WINGMAN_LOG_FORMAT in the environment\)\n$/);
-  await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  await w.control.approvals.answer(a.id, 'deny', 'api:test');
 });
 
 t.test('CLI: approvals --watch shows new held calls and decisions as they happen', async (t) => {
@@ -268,7 +268,7 @@ t.test('CLI: approvals --watch shows new held calls and decisions as they happen
   const a = await request('w1', 'run a command in container abc');
   await until('held shown', async () => out.includes(`held:\n${a.id}  w1  pending`));
   t.match(out, /Command:\s+\$ sh -c 'echo hi > \/x'/);
-  await w.control.approvals.decide(a.id, 'deny', 'api:carol', 'no');
+  await w.control.approvals.answer(a.id, 'deny', 'api:carol', 'no');
   await until('decision shown', async () => out.includes(`${a.id} w1: run a command in container abc -> denied by api:carol: no`));
   const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.kill('SIGINT');

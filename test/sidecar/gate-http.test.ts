@@ -36,7 +36,7 @@ const sink = new Writable({
 const log = createLogger({ level: 'debug', name: 'gate-http-test', destination: sink });
 
 const tdb = await migratedTestDb();
-const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-gate-no-container', log, auditor: { enabled: false } });
+const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-gate-no-container', log, verifyLoop: { enabled: false } });
 const events: BusEvent[] = [];
 const unwatch = sc.bus.watch(['gate.decided'], (e) => events.push(e));
 await unwatch.ready;
@@ -185,7 +185,7 @@ t.test('store unreachable: 503, fail closed', async (t) => {
   const direct = new PgDb({ url: database.url });
   await migrate(direct, defaultMigrationsDir(), createLogger({ level: 'silent' }));
   const relay = await startDatabaseRelay(database.url);
-  const down = await startSidecarEnv({ databaseUrl: relay.url, container: 'wgmtest-gate-none', auditor: { enabled: false } });
+  const down = await startSidecarEnv({ databaseUrl: relay.url, container: 'wgmtest-gate-none', verifyLoop: { enabled: false } });
   t.teardown(async () => {
     await down.close();
     await relay.close();

@@ -10,6 +10,7 @@ import t from 'tap';
 import { migratedTestDb } from '../helpers/db.js';
 import { testEnv } from '../helpers/env.js';
 import { testLockdowns } from '../helpers/lockdowns.js';
+import { Workers } from '../../core/workers/workers.js';
 import { ROOT, run } from '../helpers/wingman.js';
 import { instructionMarkdown, startSidecarEnv, startWorkerBox } from './sidecar-env.js';
 

@@ -75,7 +75,7 @@ export interface SidecarEnvOptions {
   bus?: 'redis' | 'memory';
   busPrefix?: string;
   log?: Logger;
-  auditor?: SidecarOptions['auditor'];
+  verifyLoop?: SidecarOptions['verifyLoop'];
   testTimeoutMs?: number;
   /** task-start baseline bounds (budget, files …) */
   baseline?: SidecarOptions['baseline'];
@@ -125,7 +125,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
     log,
     metrics: createMetrics({ defaults: false }),
     docker: dockerHandle,
-    auditor: { sweepMs: 500, leaseMs: 4_000, ...o.auditor },
+    verifyLoop: { sweepMs: 500, leaseMs: 4_000, ...o.verifyLoop },
     testTimeoutMs: o.testTimeoutMs ?? 60_000,
     baseline: o.baseline,
   });

@@ -258,7 +258,7 @@ t.test('/pending, /status, /workers for approvers; help for unknown commands; re
   const other = fake.say(ANNA, '/pending@some_other_bot');
   await botReplyTo(fake.say(ANNA, '/help'));
   t.equal(fake.repliesTo(other).length, 0);
-  for (const a of [a1, a2]) await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  for (const a of [a1, a2]) await w.control.approvals.answer(a.id, 'deny', 'api:test');
 });
 
 t.test('a decision through the API edits the message too', async (t) => {
@@ -276,12 +276,12 @@ t.test('a partial approval made through the API shows as 1/2 once reconciled', a
   const a = await requestViaApi(w, 'remove container api-partial', { requiredApprovals: 2 });
   const m = await messageFor(fake, w, a.id);
   t.match(m.text, /^Approvals: 0\/2/m);
-  await w.control.approvals.decide(a.id, 'approve', 'api:ops-dora');
+  await w.control.approvals.answer(a.id, 'approve', 'api:ops-dora');
   await w.control.telegram!.notifier.reconcile();
   t.match(await edited(m), /^Approved so far by: api:ops-dora$/m);
   t.match(m.text, /^Approvals: 1\/2/m);
   await w.control.telegram!.notifier.reconcile();
-  await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  await w.control.approvals.answer(a.id, 'deny', 'api:test');
   t.match((await edited(m, 2)).split('\n')[0], /^❌ DENIED by api:test/);
   t.equal(m.edits.length, 2, 'a second reconcile adds nothing');
 });
@@ -338,7 +338,7 @@ t.test('special characters through the proxy arrive as typed; 5,000 characters a
   t.ok(m2.text.includes(TRUNCATION_MARKER), 'truncated with the marker');
   t.ok(m2.text.includes(`Path: /x/${huge.slice(0, 1400)}`), 'what is kept is intact');
   t.ok(m2.text.includes(`ID: ${a2.id}`), 'the id survives truncation');
-  for (const x of [a1, a2]) await w.control.approvals.decide(x.id, 'deny', 'api:test');
+  for (const x of [a1, a2]) await w.control.approvals.answer(x.id, 'deny', 'api:test');
 });
 
 t.test('a public channel given as @name: taps on its messages are accepted', async (t) => {

@@ -128,8 +128,8 @@ t.test('a heartbeat never sets the container a lockdown pauses (ops set it)', as
   t.teardown(() => hb.close());
   await hb.control.workers.add('w1', 'the-real-container');
   // A heartbeat naming another container (a sidecar misconfigured, or anyone who can publish on the bus).
-  await hb.bus.publish('worker.heartbeat', { worker: 'w1', container: 'someone-elses-container' });
-  await hb.bus.publish('worker.heartbeat', { worker: 'w4', container: 'someone-elses-container' });
+  await hb.bus.publish('worker.heartbeat', { worker: 'w1', container: 'someone-elses-container', at: new Date().toISOString() });
+  await hb.bus.publish('worker.heartbeat', { worker: 'w4', container: 'someone-elses-container', at: new Date().toISOString() });
   const seen = async (name: string) =>
     (await hb.db.query(`SELECT container, last_heartbeat_at FROM workers WHERE name = $1`, [name])).rows[0] as
       | { container: string | null; last_heartbeat_at: Date | null }

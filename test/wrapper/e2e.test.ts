@@ -78,7 +78,7 @@ async function waitingLine(get: () => string): Promise<string> {
   throw new Error(`the wrapper never said it was waiting: ${get()}`);
 }
 
-async function decide(inst: Wingman, id: string, how: 'approve' | 'deny', note?: string) {
+async function answer(inst: Wingman, id: string, how: 'approve' | 'deny', note?: string) {
   const res = await inst.control.server.inject({
     method: 'POST',
     url: `/approvals/${id}/${how}`,
@@ -137,7 +137,7 @@ t.test('busybox wget as the HTTP client (no curl on the worker)', async (t) => {
   const c = await startContainer('wget');
   const run = spawnWrapper(SHELLS[1]!, ['stop', '-t', '1', c], workerEnv(w, 'w1', { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, WINGMAN_WRAPPER_HTTP: 'wget' }));
   const id = await waitingLine(run.stderr);
-  await decide(w, id, 'approve');
+  await answer(w, id, 'approve');
   const r = await run.done;
   t.equal(r.code, 0, r.stderr);
   t.equal(await state(c), 'exited');
@@ -148,7 +148,7 @@ t.test('deny: clear message with the reason, exit 1, the container is still ther
     const c = await startContainer('deny');
     const run = spawnWrapper(shell, ['rm', '-f', c], workerEnv(w, 'w1'));
     const id = await waitingLine(run.stderr);
-    await decide(w, id, 'deny', 'not today');
+    await answer(w, id, 'deny', 'not today');
     const r = await run.done;
     t.equal(r.code, 1, shell.name);
     t.match(r.stderr, `wingman: denied by api:ops-anna: not today (approval ${id}); \`docker rm -f ${c}\` was not run`);
@@ -175,7 +175,7 @@ t.test('a compose-down grant does not authorise volume prune (or a volume remova
   await asWorker('w1', ['volume', 'create', '--label', runLabel, v]);
   const g = await requestGrant(w, 'w1', ['compose', 'down']);
   t.same(g.rules, ['ContainerStop', 'ContainerDelete', 'NetworkDelete']);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   const cfg = configWith(g.token);
   const as = (args: string[]) => w.dockerAs('w1', args, { env: { DOCKER_CONFIG: cfg } });
 
@@ -203,7 +203,7 @@ t.test('`compose down -v` covers volume removal; its -v is shown to the approver
   const v = testName('vol');
   volumes.push(v);
   await asWorker('w1', ['volume', 'create', '--label', runLabel, v]);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   const r = await w.dockerAs('w1', ['volume', 'rm', v], { env: { DOCKER_CONFIG: configWith(g.token) } });
   t.equal(r.code, 0, r.stderr);
 });
@@ -212,7 +212,7 @@ t.test('a grant is bound to the containers it named, and spent: another containe
   const c1 = await startContainer('bind1');
   const c2 = await startContainer('bind2');
   const g = await requestGrant(w, 'w1', ['stop', '-t', '1', c1]);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   const cfg = configWith(g.token);
   let r = await w.dockerAs('w1', ['stop', '-t', '1', c2], { env: { DOCKER_CONFIG: cfg } });
   t.match(r.stderr, /approval does not match this operation/);
@@ -233,7 +233,7 @@ t.test('a grant is bound to the containers it named, and spent: another containe
 t.test('a container recreated under an approved name is not covered', async (t) => {
   const name = await startContainer('renamed');
   const g = await requestGrant(w, 'w1', ['rm', '-f', name]);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   await dockerOk(['rm', '-f', name]);
   await asWorker('w1', ['run', '-d', '--name', name, '--label', runLabel, TEST_IMAGE, 'sleep', '600']);
   const r = await w.dockerAs('w1', ['rm', '-f', name], { env: { DOCKER_CONFIG: configWith(g.token) } });
@@ -246,7 +246,7 @@ t.test('an expired grant is refused', async (t) => {
   t.teardown(() => short.close());
   const c = await startContainer('expired', 'w1', short);
   const g = await requestGrant(short, 'w1', ['rm', '-f', c]);
-  await decide(short, g.id, 'approve');
+  await answer(short, g.id, 'approve');
   await new Promise((r) => setTimeout(r, 1500));
   const r = await short.dockerAs('w1', ['rm', '-f', c], { env: { DOCKER_CONFIG: configWith(g.token) } });
   t.match(r.stderr, `wingman: approval expired (approval ${g.id})`);
@@ -260,7 +260,7 @@ t.test('the wrapper closes its grant when docker is done: unused calls cannot be
   const run = spawnWrapper(SHELLS[0]!, ['rm', '-f', a, b], workerEnv(w, 'w1'));
   const id = await waitingLine(run.stderr);
   await dockerOk(['rm', '-f', b]);
-  await decide(w, id, 'approve');
+  await answer(w, id, 'approve');
   await run.done;
   t.equal(await state(a), 'absent');
   const events = (await w.control.approvals.events(id)).map((e) => e.event);
@@ -325,7 +325,7 @@ t.test('policy decides before anyone is asked: denied rules refuse, allowed rule
   const run = spawnWrapper(SHELLS[1]!, ['create', '--name', name, '--label', runLabel, '--privileged', TEST_IMAGE, 'true'], workerEnv(w, 'w2'));
   const id = await waitingLine(run.stderr);
   t.match(run.stderr(), `(create and run a container from ${TEST_IMAGE} with --privileged)`);
-  await decide(w, id, 'approve');
+  await answer(w, id, 'approve');
   const done = await run.done;
   t.equal(done.code, 0, done.stderr);
   t.equal(await state(name), 'created');
@@ -343,7 +343,7 @@ t.test('run -i: one approval covers the attach with stdin (decided as an exec), 
   t.equal(a.summary, `create and run a container from ${TEST_IMAGE} with stdin attached`);
   const { rows } = await w.db.query(`SELECT scope FROM grants WHERE approval_id = $1`, [a.id]);
   t.same(rows[0].scope, { ContainerExec: { uses: 1, targets: null, escalations: [], host_paths: [] } }, 'one attach, whatever container it makes');
-  await decide(w, a.id, 'approve');
+  await answer(w, a.id, 'approve');
   const r = await pending;
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, 'hello from stdin\ndone');
@@ -384,7 +384,7 @@ t.test('attach (and start -ai) with stdin: one approval bound to the container',
     const id = (await docker(['inspect', '-f', '{{.Id}}', c])).stdout.trim();
     const { rows } = await w.db.query(`SELECT scope FROM grants WHERE approval_id = $1`, [a.id]);
     t.same(rows[0].scope, { ContainerExec: { uses: 1, targets: [id] } }, `${shell.name}: bound to the container's id`);
-    await decide(w, a.id, 'approve');
+    await answer(w, a.id, 'approve');
     const r = await pending;
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, 'got hello', `${shell.name}: stdin reached the container`);
@@ -395,7 +395,7 @@ t.test('attach (and start -ai) with stdin: one approval bound to the container',
   const pending = runWrapper(SHELLS[1]!, ['start', '-ai', c], workerEnv(w, 'w1'), { input: 'again\n' });
   const a = await w.pendingApproval('w1');
   t.equal(a.summary, `start container ${c} (stdin attached)`);
-  await decide(w, a.id, 'approve');
+  await answer(w, a.id, 'approve');
   const r = await pending;
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, 'started again');
@@ -407,7 +407,7 @@ t.test('a run/create grant covers the escalations and host paths the command nam
   const g = await requestGrant(w, 'w2', ['create', '--privileged', '-v', `${a}:/data`, TEST_IMAGE]);
   t.same(g.rules, ['ContainerCreate']);
   t.equal(g.summary, `create and run a container from ${TEST_IMAGE} with --privileged, -v ${a}:/data`);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   const cfg = configWith(g.token);
   const as = (args: string[]) => w.dockerAs('w2', args, { env: { DOCKER_CONFIG: cfg } });
   const name = () => {
@@ -483,7 +483,7 @@ t.test('the grant header is merged into the user config the real docker CLI read
       const before = daemon.requests.length;
       const run = spawnWrapper(shell, args, workerEnv(w, 'w1', { DOCKER_HOST: daemon.url, ...extra }));
       const id = await waitingLine(run.stderr);
-      await decide(w, id, 'approve');
+      await answer(w, id, 'approve');
       const r = await run.done;
       t.equal(r.code, 0, `${k.name} (${shell.name}): ${r.stderr}`);
       const del = daemon.requests.slice(before).find((x) => x.method === 'DELETE');
@@ -504,7 +504,7 @@ t.test('a config.json the wrapper cannot extend: refuse, withdraw the request, r
   fs.writeFileSync(path.join(dir, 'config.json'), '["not", "an object"]');
   const run = spawnWrapper(SHELLS[0]!, ['rm', '-f', c], workerEnv(w, 'w1', { DOCKER_CONFIG: dir }));
   const id = await waitingLine(run.stderr);
-  await decide(w, id, 'approve');
+  await answer(w, id, 'approve');
   const r = await run.done;
   t.equal(r.code, 1);
   t.match(r.stderr, `cannot add the approval header to ${dir}/config.json: it is not a JSON object`);

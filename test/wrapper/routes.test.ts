@@ -112,7 +112,7 @@ t.test('a worker sees and closes only its own grants; long poll returns on the d
   t.equal(otherClose.statusCode, 404);
 
   const poll = w.control.server.inject({ method: 'GET', url: `/grants/${g.id}?wait=20`, headers: { authorization: `Bearer ${TOKENS.w1}`, accept: 'text/plain' } });
-  await w.control.approvals.decide(g.id, 'deny', 'api:ops', 'no kills today');
+  await w.control.approvals.answer(g.id, 'deny', 'api:ops', 'no kills today');
   const res = await poll;
   t.equal(res.statusCode, 200);
   t.match(res.body, /^status=denied$/m);
@@ -123,7 +123,7 @@ t.test('a worker sees and closes only its own grants; long poll returns on the d
   const g2 = (await post(TOKENS.w1, { argv: ['kill', c] })).json();
   const closed = await w.control.server.inject({ method: 'POST', url: `/grants/${g2.id}/close`, headers: { authorization: `Bearer ${TOKENS.w1}` } });
   t.equal(closed.json().status, 'cancelled');
-  await t.rejects(w.control.approvals.decide(g2.id, 'approve', 'api:ops'), /not pending/, 'nobody can approve a withdrawn request');
+  await t.rejects(w.control.approvals.answer(g2.id, 'approve', 'api:ops'), /not pending/, 'nobody can approve a withdrawn request');
 });
 
 t.test('a locked-down worker is refused before anyone is asked', async (t) => {
