@@ -444,9 +444,9 @@ function stripWrappers(words: string[]): Stripped {
       w.shift();
     }
     const name = base(w[0]);
-    if (w[0] === 'function') {
-      // `function NAME { …` on one line: the body's first command follows the name and `{`.
-      w.splice(0, 2);
+    if (w[0] === 'function' && w[2] === '{' && w.length > 3) {
+      // `function NAME { cmd …` on one line: the body's first command follows the name and `{`.
+      w.splice(0, 3);
       continue;
     }
     if (KEYWORDS.has(w[0] ?? '')) {
@@ -569,7 +569,7 @@ export function parseCommandLines(src: string): ParsedPipeline[] {
         const s = stripWrappers(c.words);
         // A finding points at the command, past leading keywords (`if`, `then`, `do`, `!`…) but not past wrappers.
         let w = 0;
-        while (w < c.words.length - 1 && KEYWORDS.has(c.words[w])) w += c.words[w] === 'function' ? 2 : 1;
+        while (w < c.words.length - 1 && KEYWORDS.has(c.words[w])) w += c.words[w] === 'function' && c.words[w + 2] === '{' && c.words.length > w + 3 ? 2 : 1;
         const start = pinned ? offset : offset + (w > 0 ? (c.wordStarts[w] ?? c.start) : c.start);
         commands.push({
           argv: s.argv,
