@@ -56,8 +56,6 @@ const INDEXED_TYPES = [
   'decorator',
   'print_statement',
   'exec_statement',
-  'command',
-  'pipeline',
 ];
 const indexCache = new WeakMap<TsNode['tree'], Map<string, TsNode[]>>();
 
