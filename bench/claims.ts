@@ -16,7 +16,7 @@ const PER_TYPE = Number(process.argv[2] ?? 100);
 const C = Number(process.argv[3] ?? 8);
 const CHECK_REPS = Number(process.argv[4] ?? 20);
 
-const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
 
 /** /check with `files` files under /work: p50/p99 of the answer, and of the baseline capture when there is one. */
@@ -145,7 +145,7 @@ async function main() {
     await Promise.all(
       Array.from({ length: C }, async () => {
         while (next < jobs.length) {
-          const r = await sc.post('/log_claim', jobs[next++]!);
+          const r = await sc.post('/log_claim', jobs[next++]);
           if (r.status !== 202) throw new Error(`/log_claim ${r.status}: ${JSON.stringify(r.json)}`);
         }
       }),
@@ -153,13 +153,13 @@ async function main() {
     const logSecs = (performance.now() - t0) / 1000;
     const deadline = Date.now() + 600_000;
     for (;;) {
-      const n = (await sc.db.query(`SELECT count(*)::int AS n FROM verdicts`)).rows[0].n;
+      const n = (await sc.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM verdicts`)).rows[0].n;
       if (n >= before + jobs.length) break;
       if (Date.now() > deadline) throw new Error(`only ${n - before} of ${jobs.length} verdicts`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const allSecs = (performance.now() - t0) / 1000;
-    const { rows } = await sc.db.query(
+    const { rows } = await sc.db.query<{ claim_type: string; verdict: string; duration_ms: number; e2e_ms: number | string }>(
       `SELECT v.claim_type, v.verdict, v.duration_ms, extract(epoch FROM (v.created_at - c.logged_at)) * 1000 AS e2e_ms
          FROM verdicts v JOIN claims c ON c.id = v.claim_id WHERE c.logged_at >= $1`,
       [phase2Start.toISOString()],

@@ -34,7 +34,7 @@ function post(agent: http.Agent, url: URL, body: string): Promise<number> {
   });
 }
 
-const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
 
 async function main() {
@@ -42,7 +42,7 @@ async function main() {
   const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-bench-none', verifyLoop: { enabled: false } });
   try {
     const url = new URL(sc.url);
-    const body = (i: number) => JSON.stringify({ instruction: MIX[i % MIX.length]![1](i) });
+    const body = (i: number) => JSON.stringify({ instruction: MIX[i % MIX.length][1](i) });
     const agent = new http.Agent({ keepAlive: true, maxSockets: C });
     for (let i = 0; i < 100; i++) await post(agent, url, body(1_000_000 + i)); // warm-up
     const lat: number[] = [];
@@ -62,7 +62,7 @@ async function main() {
     agent.destroy();
     lat.sort((a, b) => a - b);
     console.log(`POST /check over HTTP (stored + published), ${N} instructions, concurrency ${C}, mix of ${MIX.map(([n]) => n).join(' / ')}`);
-    console.log(`  instructions/s ${fmt(N / secs, 1)}   p50 ${fmt(q(lat, 0.5))} ms   p99 ${fmt(q(lat, 0.99))} ms   max ${fmt(lat[lat.length - 1]!)} ms`);
+    console.log(`  instructions/s ${fmt(N / secs, 1)}   p50 ${fmt(q(lat, 0.5))} ms   p99 ${fmt(q(lat, 0.99))} ms   max ${fmt(lat[lat.length - 1])} ms`);
 
     console.log('checkInstruction() alone (pure, sequential):');
     for (const [name, make] of MIX) {

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type Dockerode from 'dockerode';
-import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
+import { DockerAudit } from '../core/audit/docker-audit.js';
 import { VerifyLoop, type VerifyLoopOptions } from '../core/claims/verify-loop.js';
 import { BaselineRecorder, type BaselineBounds } from '../core/claims/baseline-recorder.js';
 import { TaskBaselines } from '../core/claims/task-baselines.js';

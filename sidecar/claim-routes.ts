@@ -56,7 +56,7 @@ export function registerClaimRoutes(server: FastifyInstance, deps: ClaimDeps): v
     if (wait_ms !== undefined && (typeof wait_ms !== 'number' || !Number.isInteger(wait_ms) || wait_ms < 0 || wait_ms > MAX_WAIT_MS)) {
       throw wingmanError('WGM_ERR_CLAIM_INVALID', `wait_ms must be an integer from 0 to ${MAX_WAIT_MS}`);
     }
-    const waitMs = (wait_ms as number | undefined) ?? DEFAULT_WAIT_MS;
+    const waitMs = (wait_ms) ?? DEFAULT_WAIT_MS;
     if (claim_id !== undefined) {
       if (Object.keys(rest).length) throw wingmanError('WGM_ERR_CLAIM_INVALID', 'give either "claim_id" or a claim body, not both');
       if (!isUuid(claim_id)) throw wingmanError('WGM_ERR_CLAIM_INVALID', 'claim_id must be a UUID');

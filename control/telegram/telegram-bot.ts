@@ -161,7 +161,7 @@ export class TelegramBot {
     }
     // A nonce is bound to the one message it was sent with.
     const req = await this.sentRequest(nonce.approval_id);
-    const msg = cq.message as Message | undefined;
+    const msg = cq.message;
     if (!req || req.message_id === null || !msg || !sameChat(msg.chat, req.chat_id) || String(msg.message_id) !== String(req.message_id)) {
       this.o.metrics.telegramDecisions.inc({ outcome: 'unknown_button' });
       this.o.log.warn({ user: uid, approval: nonce.approval_id }, 'telegram: callback nonce used on another message');
@@ -357,7 +357,7 @@ export class TelegramBot {
       `SELECT id FROM approvals WHERE status = 'pending' AND id::text LIKE $1 LIMIT 2`,
       [`${prefix}%`],
     );
-    return rows.length === 1 ? rows[0]!.id : undefined;
+    return rows.length === 1 ? rows[0].id : undefined;
   }
 
   private async pendingText(): Promise<string> {

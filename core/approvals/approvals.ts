@@ -111,7 +111,7 @@ export class Approvals {
           req.waiter ?? null,
         ],
       );
-      const a = rows[0]!;
+      const a = rows[0];
       await approvalEvent(tx, a.id, 'requested', req.worker, req.opHash, { rule: req.rule, summary: req.summary, source: req.source ?? 'proxy' });
       return a;
     });
@@ -168,7 +168,7 @@ export class Approvals {
           WHERE id = $1 RETURNING ${COLS}`,
         [id, status, approvers, approvers.length > 1 && status === 'approved' ? approvers.join(' + ') : by, note ?? null],
       );
-      const updated = upd.rows[0]!;
+      const updated = upd.rows[0];
       await approvalEvent(tx, id, status === 'pending' ? 'partially_approved' : 'decided', by, a.op_hash, {
         decision,
         note: note ?? null,
@@ -224,7 +224,7 @@ export class Approvals {
         [a.id],
       );
       await approvalEvent(tx, a.id, 'consumed', worker, opHash, { via: 'token' });
-      return { ok: true, approval: upd.rows[0]! } as const;
+      return { ok: true, approval: upd.rows[0] } as const;
     });
   }
 

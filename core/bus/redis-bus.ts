@@ -329,7 +329,7 @@ class RedisGroupReader implements GroupReader {
       'STREAMS',
       ...this.keys,
       ...this.keys.map(() => '>'),
-    )) as RawRead;
+    ));
     const out: BusEvent[] = [];
     for (const [key, entries] of res ?? []) out.push(...(await this.toEvents(key, entries)));
     return out;

@@ -17,6 +17,7 @@ import { verifyTestsPassed } from './verifiers/verify-tests.js';
 import type { BaselineRecorder } from './baseline-recorder.js';
 import type { BaselineView, TaskBaselines } from './task-baselines.js';
 import type { WorkerContainer } from './worker-container.js';
+import { asText } from '../util/as-text.js';
 
 export const VERIFIERS: Record<ClaimType, Verifier> = {
   file_created: verifyFileCreated,
@@ -69,7 +70,7 @@ export class ClaimVerifier {
       return verdict('UNVERIFIABLE', 'sidecar', `the claim belongs to worker ${claim.worker}, not to this sidecar's worker`);
     }
     if (claim.type === 'free_text') {
-      return verdict('UNVERIFIABLE', 'text.parse', String(claim.params.reason ?? 'no checkable statement found in the text'), {
+      return verdict('UNVERIFIABLE', 'text.parse', asText(claim.params.reason, 'no checkable statement found in the text'), {
         unchecked: claim.params.unchecked ?? [],
       });
     }

@@ -147,7 +147,7 @@ export class Claims {
       );
       if (rows[0]) return { row: rows[0], inserted: true };
       const existing = await tx.query<VerdictRow>(`SELECT ${VERDICT_COLUMNS} FROM verdicts WHERE claim_id = $1`, [claim.id]);
-      return { row: existing.rows[0]!, inserted: false };
+      return { row: existing.rows[0], inserted: false };
     });
   }
 

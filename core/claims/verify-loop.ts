@@ -106,7 +106,7 @@ export class VerifyLoop {
     let next = 0;
     const lane = async () => {
       while (!this.stopped && next < batch.length) {
-        const c = batch[next++]!;
+        const c = batch[next++];
         const p = this.process(c).finally(() => this.held.delete(c.id));
         this.inFlight.add(p);
         await p.finally(() => this.inFlight.delete(p));
@@ -144,7 +144,7 @@ export class VerifyLoop {
   }
 
   private async write(c: LeasedClaim, draft: Parameters<Claims['complete']>[1], durationMs: number): Promise<VerdictRow | undefined> {
-    const { claims, bus, metrics, log } = this.opts;
+    const { claims, metrics, log } = this.opts;
     // The verdict is already known: keep trying to record it while this verify loop runs. (If it stops first, the
     // lease lapses and another verify loop verifies the claim again: still one verdict.)
     for (let failures = 1; ; failures++) {

@@ -55,7 +55,7 @@ export class Instructions {
         decidedAt.toISOString(),
       ],
     );
-    return rows[0]!;
+    return rows[0];
   }
 
   async get(id: string): Promise<InstructionRow | undefined> {

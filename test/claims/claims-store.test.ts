@@ -40,7 +40,7 @@ t.test('concurrent leases are disjoint; other workers\' claims are never leased'
   t.equal(new Set(ids).size, 40, 'no claim leased twice');
   t.ok(ids.every((id) => mine.some((c) => c.id === id)), 'only w1\'s');
   t.same(await claims.lease('w1', 'late', 10, 30_000), [], 'nothing left while the leases hold');
-  t.equal(await claims.leaseOne(theirs[0]!.id, 'w1', 'a0', 30_000), undefined, 'leaseOne refuses another worker\'s claim');
+  t.equal(await claims.leaseOne(theirs[0].id, 'w1', 'a0', 30_000), undefined, 'leaseOne refuses another worker\'s claim');
   for (const c of leases.flat()) await claims.complete(c, draft, 1, 'a');
   for (const c of theirs) await claims.complete(c, draft, 1, 'b');
 });

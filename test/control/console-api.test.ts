@@ -22,7 +22,7 @@ t.teardown(() => w.close());
 
 const get = async (url: string) => {
   const r = await w.control.server.inject({ method: 'GET', url, headers: { authorization: `Bearer ${w.apiToken}` } });
-  return { status: r.statusCode, json: r.json() as any };
+  return { status: r.statusCode, json: r.json<any>() };
 };
 
 async function request(worker: string, summary: string, op: Record<string, unknown> = {}) {
@@ -140,8 +140,8 @@ t.test('audit pages: every row once, newest first, under each filter', async (t)
   t.same(a, byTime.filter((r) => r.worker === 'pg-a').map((r) => r.id), 'by worker');
   const denied = mine(await allPages('rule=ContainerDelete&decision=denied'));
   t.same(denied, byTime.filter((r) => r.decision === 'denied').map((r) => r.id), 'by rule and decision');
-  const from = rows[10]!.at;
-  const to = rows[20]!.at;
+  const from = rows[10].at;
+  const to = rows[20].at;
   const range = mine(await allPages(`from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`));
   t.same(range, byTime.filter((r) => r.at >= from && r.at < to).map((r) => r.id), 'by time range');
   const q = mine(await allPages('q=needle-1'));
@@ -197,7 +197,8 @@ t.test('state changes from a foreign origin are refused, token or not', async (t
   const a = await request('w1', 'origin check');
   const post = (headers: Record<string, string>) =>
     w.control.server.inject({ method: 'POST', url: `/approvals/${a.id}/deny`, headers: { authorization: `Bearer ${w.apiToken}`, host: '127.0.0.1:5001', ...headers }, payload: { by: 'x' } });
-  for (const h of [{ origin: 'http://evil.example' }, { origin: 'null' }, { origin: 'http://127.0.0.1:5002' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+  const foreign: Record<string, string>[] = [{ origin: 'http://evil.example' }, { origin: 'null' }, { origin: 'http://127.0.0.1:5002' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }];
+  for (const h of foreign) {
     const r = await post(h);
     t.equal(r.statusCode, 403, JSON.stringify(h));
     t.equal(r.json().code, 'WGM_ERR_API_ORIGIN');

@@ -119,11 +119,11 @@ t.test('a proxy killed while holding calls: its approvals cannot be approved and
 
   // Its waiter says nothing any more: an approver cannot approve a call that can no longer run.
   await new Promise((r) => setTimeout(r, 3_500));
-  await t.rejects(approvals.answer(pending[0]!.id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' });
-  t.equal((await approvals.get(pending[0]!.id))?.status, 'cancelled');
+  await t.rejects(approvals.answer(pending[0].id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' });
+  t.equal((await approvals.get(pending[0].id))?.status, 'cancelled');
 
   // The next run of the same proxy cancels what the killed one left, at start-up.
   second = await first.restart();
-  t.equal((await approvals.get(pending[1]!.id))?.status, 'cancelled', 'cancelled at start-up');
+  t.equal((await approvals.get(pending[1].id))?.status, 'cancelled', 'cancelled at start-up');
   t.equal((await docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim(), 'true', 'nothing ran');
 });

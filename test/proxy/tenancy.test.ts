@@ -249,7 +249,7 @@ t.test('what a body or query names is checked too: connect, build network, a net
   await asOk('w1', ['network', 'create', 'Bridge']);
   const onIt = await raw('w2', 'POST', '/v1.41/containers/create', JSON.stringify({ Image: TEST_IMAGE, Cmd: ['true'], HostConfig: { NetworkMode: 'Bridge' } }));
   t.equal(onIt.status, 403, 'a network named Bridge is w1\'s, not the default');
-  const moved = await raw('w2', 'POST', `/v1.41/images/${encodeURIComponent(TEST_IMAGE)}/tag?repo=library/${encodeURIComponent(img1.split(':')[0]!)}&tag=mine`);
+  const moved = await raw('w2', 'POST', `/v1.41/images/${encodeURIComponent(TEST_IMAGE)}/tag?repo=library/${encodeURIComponent(img1.split(':')[0])}&tag=mine`);
   t.equal(moved.status, 403, 'library/<name> is the same reference as <name>');
   t.match(await dockerOk(['image', 'inspect', '-f', '{{.RepoTags}}', img1]), img1);
 });

@@ -105,7 +105,7 @@ t.test('decision table through HTTP: response schema, stored row, gate.decided',
   t.equal(rows[0].n, ROWS.length, 'one row per decision');
   for (let i = 0; i < 50 && events.length < ROWS.length; i++) await new Promise((r) => setTimeout(r, 50));
   t.equal(events.length, ROWS.length, 'one gate.decided per decision');
-  t.match(events[0]!.data, { worker: 'w1', decision: 'APPROVED', score: 100 });
+  t.match(events[0].data, { worker: 'w1', decision: 'APPROVED', score: 100 });
   const metrics = await fetch(sc.url + '/metrics').then((r) => r.text());
   t.match(metrics, /wingman_gate_decisions_total\{decision="APPROVED"\} \d+/);
 });
@@ -165,7 +165,7 @@ t.test('a worker in lockdown gets 423 with the reason, and nothing is judged or 
 });
 
 t.test('no secret in any stored row, log line or response', async (t) => {
-  const secrets = [...Object.values(S), S.pem.split('\n')[1]!];
+  const secrets = [...Object.values(S), S.pem.split('\n')[1]];
   const dump = await sc.db.query(`SELECT row_to_json(i)::text AS r FROM instructions i`);
   const stored = dump.rows.map((r) => r.r).join('\n');
   t.ok(stored.includes('[REDACTED:'), 'the stored copies carry the redaction marks');

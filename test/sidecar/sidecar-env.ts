@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Dockerode from 'dockerode';
-import { Redis } from 'ioredis';
 import type { Bus } from '../../core/bus/bus.js';
 import { MemoryBus } from '../../core/bus/memory-bus.js';
 import { RedisBus } from '../../core/bus/redis-bus.js';

@@ -124,9 +124,9 @@ t.test('docker rm -f → message → an approver taps Approve → container gone
 
   const ev = await events(a.id);
   t.same(ev.map((e) => e.event), ['requested', 'notified', 'decided', 'consumed']);
-  t.equal(ev[1]!.detail.message_id, m.message_id, 'notified with the message id');
-  t.equal(ev[2]!.actor, 'telegram:111');
-  t.match(ev[2]!.detail, { via: 'telegram_button', user_id: '111', message_id: m.message_id, decision: 'approve' });
+  t.equal(ev[1].detail.message_id, m.message_id, 'notified with the message id');
+  t.equal(ev[2].actor, 'telegram:111');
+  t.match(ev[2].detail, { via: 'telegram_button', user_id: '111', message_id: m.message_id, decision: 'approve' });
 
   // The same button again (a replay): refused, nothing changes.
   const again = fake.tap(ANNA, m, b.approve);
@@ -370,8 +370,8 @@ t.test('Telegram unreachable: control still starts and serves; the message waits
     if (i > 400) throw new Error('no send attempt recorded');
     await new Promise((r) => setTimeout(r, 25));
   }
-  t.equal(row!.status, 'pending', 'kept for a later attempt');
-  t.match(row!.last_error, /Network request failed/);
+  t.equal(row.status, 'pending', 'kept for a later attempt');
+  t.match(row.last_error, /Network request failed/);
   t.equal((await dw.control.approvals.get(a.id))!.status, 'pending', 'nothing is approved by a failure');
 });
 
@@ -476,8 +476,8 @@ t.test('a restart with unsent outbox rows sends each once after the restart', as
   t.same(ids.map((id) => ok.filter((c) => String(c.params.text).includes(`ID: ${id}`)).length), [1, 1, 1]);
   t.equal(ok.length, 3);
   // The restarted instance can decide through the messages it did not create.
-  const m = await messageFor(f4, second, ids[0]!);
+  const m = await messageFor(f4, second, ids[0]);
   const cb = f4.tap(ANNA, m, buttons(m).approve);
   t.match((await answered(cb, f4)).text, /^Approved/);
-  t.equal((await second.control.approvals.get(ids[0]!))!.status, 'approved');
+  t.equal((await second.control.approvals.get(ids[0]))!.status, 'approved');
 });

@@ -135,7 +135,7 @@ t.test('a heartbeat never sets the container a lockdown pauses (ops set it)', as
       | { container: string | null; last_heartbeat_at: Date | null }
       | undefined;
   const w1 = await until('w1 heartbeat recorded', async () => ((await seen('w1'))?.last_heartbeat_at ? seen('w1') : undefined));
-  t.equal(w1!.container, 'the-real-container', 'the registered container is kept');
+  t.equal(w1.container, 'the-real-container', 'the registered container is kept');
   const w4 = await until('w4 heartbeat recorded', async () => ((await seen('w4'))?.last_heartbeat_at ? seen('w4') : undefined));
-  t.equal(w4!.container, null, 'a worker first seen by its heartbeat has no container until ops register one');
+  t.equal(w4.container, null, 'a worker first seen by its heartbeat has no container until ops register one');
 });

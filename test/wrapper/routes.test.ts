@@ -66,7 +66,7 @@ t.test('the server scopes the grant from the command line; text answers are key=
   const id = (await docker(['inspect', '-f', '{{.Id}}', c])).stdout.trim();
   t.same(rows[0].scope, { ContainerDelete: { uses: 1, targets: [id] } }, 'bound to the container id');
   t.notMatch(JSON.stringify(rows[0]), fields.token, 'only the token hash is stored');
-  const a = (await w.control.approvals.get(fields.id!))!;
+  const a = (await w.control.approvals.get(fields.id))!;
   t.match(a, { worker: 'w1', source: 'shell', rule: 'ContainerDelete', route: 'docker rm', status: 'pending' });
   t.match(a.reasons[0], 'one approval for the whole command');
 });
