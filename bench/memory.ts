@@ -110,7 +110,7 @@ function byArea(files: Iterable<string>): string {
   for (const f of files) {
     n++;
     const nm = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(f);
-    const area = nm ? nm[1]! : (/\/dist\/([^/]+(?:\/[^/.]+)?)/.exec(f)?.[1] ?? 'other');
+    const area = nm ? nm[1] : (/\/dist\/([^/]+(?:\/[^/.]+)?)/.exec(f)?.[1] ?? 'other');
     areas.set(area, (areas.get(area) ?? 0) + 1);
   }
   const top = [...areas].sort((a, b) => b[1] - a[1]).map(([k, c]) => `${k} ${c}`);

@@ -34,7 +34,7 @@ export function deferCjs(from: NodeRequire, id: string, shape: 'function' | 'obj
   stub.filename = file;
   stub.loaded = true;
   stub.exports = new Proxy(target, {
-    get: (_t, key) => Reflect.get(load(), key),
+    get: (_t, key): unknown => Reflect.get(load(), key),
     has: (_t, key) => Reflect.has(load(), key),
     set: (_t, key, value) => Reflect.set(load(), key, value),
     apply: (_t, self, args) => Reflect.apply(load() as (...a: unknown[]) => unknown, self, args),

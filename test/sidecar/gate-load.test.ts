@@ -46,7 +46,7 @@ for (const [what, load, said] of [
     const env = await load(t);
     const sc = await env.startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-gate-load-none', docker: 'engine', verifyLoop: { enabled: false } });
     t.teardown(() => sc.close());
-    const decisions = async () => (await sc.db.query('SELECT count(*)::int AS n FROM instructions')).rows[0]!.n as number;
+    const decisions = async () => (await sc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM instructions')).rows[0].n;
     const before = await decisions();
     for (let i = 0; i < 2; i++) {
       // twice: a failed load is tried again, and fails again, closed
