@@ -6,6 +6,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type Dockerode from 'dockerode';
 import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
 import type { Bus } from '../core/bus/bus.js';
+import { PublishQueue } from '../core/bus/publish-queue.js';
 import { Auditor, type AuditorOptions } from '../core/claims/auditor.js';
 import { BaselineRecorder, type BaselineBounds } from '../core/claims/baseline-recorder.js';
 import { TaskBaselines } from '../core/claims/task-baselines.js';
@@ -18,8 +19,10 @@ import type { WorkerContainer } from '../core/claims/worker-container.js';
 import type { Config } from '../core/config.js';
 import { wingmanError } from '../core/errors.js';
 import { errorHandler } from '../core/http/error-handler.js';
+import { DecisionBatcher } from '../core/instructions/decision-batcher.js';
 import { Instructions } from '../core/instructions/instructions.js';
 import type { Logger } from '../core/log.js';
+import { WorkerLockCache } from '../core/lockdown/worker-lock-cache.js';
 import type { Metrics } from '../core/metrics.js';
 import type { Db } from '../core/store/db.js';
 import { Workers } from '../core/workers/workers.js';
@@ -72,6 +75,9 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
   const instructions = new Instructions(db);
   const claims = new Claims(db);
   const workers = new Workers(db, bus);
+  const lock = new WorkerLockCache({ worker, workers, bus });
+  const decisions = new DecisionBatcher({ db, worker, lock, metrics });
+  const events = new PublishQueue({ bus, log, metrics });
   const container = opts.container ?? new DockerodeWorkerContainer(opts.docker, config.workerContainer);
   const claimLog = new ClaimLog(claims, new ClaimSpool(path.join(config.dataDir, 'claims_audit.jsonl')), bus, log, metrics);
   const baselines = new TaskBaselines(db);
@@ -121,7 +127,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
 
   server.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  registerCheckRoute(server, { worker, instructions, workers, bus, log, metrics, recorder });
+  registerCheckRoute(server, { worker, decisions, lock, events, log, metrics, recorder });
   registerClaimRoutes(server, { worker, claims, claimLog, auditor });
   registerExecutedRoute(server, { worker, config, instructions, audit });
   registerValidationRoute(server, {
@@ -153,6 +159,8 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
     container,
     async close() {
       await server.close();
+      lock.close();
+      await events.stop();
       await recorder.stop();
       await auditor.stop();
       await claimLog.stop();

@@ -43,6 +43,14 @@ export interface Consumer {
 export interface Unwatch {
   (): void;
   readonly ready: Promise<void>;
+  /**
+   * The watcher's unbroken stretch of reading: undefined before `ready`, after a read that failed and after the
+   * watch ended; otherwise a number that changes each time reading resumes after a failure. While it returns the
+   * same number, every entry published since it first did has been (or is about to be) handed to the handler; a
+   * new number means entries may have been missed in between (Redis restarted empty, or was away when the
+   * publisher tried). Caches invalidated by a watch trust what they hold only within one stretch.
+   */
+  readonly session: () => number | undefined;
 }
 
 export interface Bus {

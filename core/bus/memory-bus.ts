@@ -152,10 +152,13 @@ export class MemoryBus implements Bus {
     for (const t of topics) this.topicLog(t);
     const w = { topics: new Set<Topic>(topics), handler: handler as (e: BusEvent) => void };
     this.watchers.add(w);
+    let active = true;
     const unwatch = () => {
+      active = false;
       this.watchers.delete(w);
     };
-    return Object.assign(unwatch, { ready: Promise.resolve() });
+    // In one process nothing published can be missed: one stretch, from the call until the watch or the bus ends.
+    return Object.assign(unwatch, { ready: Promise.resolve(), session: () => (active && !this.closed ? 0 : undefined) });
   }
 
   async ping(): Promise<boolean> {
