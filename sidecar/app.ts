@@ -47,12 +47,18 @@ export interface SidecarOptions {
   testTimeoutMs?: number;
   /** task-start baseline bounds beyond the configured ones (tests, bench) */
   baseline?: Partial<BaselineBounds>;
+  /** how long the gate trusts a cached lock state without a newer read (default 1000 ms; tests lengthen it) */
+  lockCacheMs?: number;
 }
 
 export interface SidecarApp {
   server: FastifyInstance;
   worker: string;
   instructions: Instructions;
+  /** the group commit of gate decisions */
+  decisions: DecisionBatcher;
+  /** the gate's cached lock state */
+  lock: WorkerLockCache;
   claims: Claims;
   claimLog: ClaimLog;
   auditor: Auditor;
@@ -75,7 +81,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
   const instructions = new Instructions(db);
   const claims = new Claims(db);
   const workers = new Workers(db, bus);
-  const lock = new WorkerLockCache({ worker, workers, bus });
+  const lock = new WorkerLockCache({ worker, workers, bus, maxAgeMs: opts.lockCacheMs });
   const decisions = new DecisionBatcher({ db, worker, lock, metrics });
   const events = new PublishQueue({ bus, log, metrics });
   const container = opts.container ?? new DockerodeWorkerContainer(opts.docker, config.workerContainer);
@@ -150,6 +156,8 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
     server,
     worker,
     instructions,
+    decisions,
+    lock,
     claims,
     claimLog,
     auditor,

@@ -76,6 +76,7 @@ const COLUMNS = 11;
 export class DecisionBatcher {
   private readonly pending: Pending[] = [];
   private inFlight = 0;
+  private inStatements = 0;
   private scheduled = false;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
@@ -116,6 +117,11 @@ export class DecisionBatcher {
     return this.pending.length;
   }
 
+  /** decisions in statements not yet answered */
+  get storing(): number {
+    return this.inStatements;
+  }
+
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.maxInFlight || this.pending.length === 0) return;
     this.scheduled = true;
@@ -128,6 +134,7 @@ export class DecisionBatcher {
 
   private async run(batch: Pending[]): Promise<void> {
     this.inFlight++;
+    this.inStatements += batch.length;
     this.o.metrics?.gateCommitBatch.observe(batch.length);
     try {
       await this.store(batch);
@@ -140,6 +147,7 @@ export class DecisionBatcher {
       }
     } finally {
       this.inFlight--;
+      this.inStatements -= batch.length;
       this.schedule();
     }
   }
