@@ -21,6 +21,7 @@ import { wingmanError } from '../core/errors.js';
 import { errorHandler } from '../core/http/error-handler.js';
 import { DecisionBatcher } from '../core/instructions/decision-batcher.js';
 import { Instructions } from '../core/instructions/instructions.js';
+import { GatePool } from '../core/gate/gate-pool.js';
 import type { Logger } from '../core/log.js';
 import { WorkerLockCache } from '../core/lockdown/worker-lock-cache.js';
 import type { Metrics } from '../core/metrics.js';
@@ -49,6 +50,8 @@ export interface SidecarOptions {
   baseline?: Partial<BaselineBounds>;
   /** how long the gate trusts a cached lock state without a newer read (default 1000 ms; tests lengthen it) */
   lockCacheMs?: number;
+  /** the gate's threads (core/gate/gate-pool.ts; default: by the number of cores) */
+  gatePool?: ConstructorParameters<typeof GatePool>[0];
 }
 
 export interface SidecarApp {
@@ -84,6 +87,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
   const lock = new WorkerLockCache({ worker, workers, bus, maxAgeMs: opts.lockCacheMs });
   const decisions = new DecisionBatcher({ db, worker, lock, metrics });
   const events = new PublishQueue({ bus, log, metrics });
+  const gate = new GatePool({ log, ...opts.gatePool });
   const container = opts.container ?? new DockerodeWorkerContainer(opts.docker, config.workerContainer);
   const claimLog = new ClaimLog(claims, new ClaimSpool(path.join(config.dataDir, 'claims_audit.jsonl')), bus, log, metrics);
   const baselines = new TaskBaselines(db);
@@ -133,7 +137,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
 
   server.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  registerCheckRoute(server, { worker, decisions, lock, events, log, metrics, recorder });
+  registerCheckRoute(server, { worker, decisions, lock, gate, events, log, metrics, recorder });
   registerClaimRoutes(server, { worker, claims, claimLog, auditor });
   registerExecutedRoute(server, { worker, config, instructions, audit });
   registerValidationRoute(server, {
@@ -168,6 +172,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
     async close() {
       await server.close();
       lock.close();
+      await gate.close();
       await events.stop();
       await recorder.stop();
       await auditor.stop();

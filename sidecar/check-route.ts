@@ -8,13 +8,14 @@
 // refuse early; the statement that stores the decision re-reads the lock and stores nothing for a locked worker
 // (423). Decisions are group-committed (core/instructions/decision-batcher.ts): the answer waits for the commit
 // that holds its row, never less. `gate.decided` is queued (core/bus/publish-queue.ts) once the row is committed:
-// the event only wakes the watcher, which re-reads the store, so the answer does not wait for Redis.
+// the event only wakes the watcher, which re-reads the store, so the answer does not wait for Redis. Under load the
+// instruction is judged in a thread beside the event loop (core/gate/gate-pool.ts).
 import type { FastifyInstance } from 'fastify';
 import type { PublishQueue } from '../core/bus/publish-queue.js';
 import type { BaselineRecorder } from '../core/claims/baseline-recorder.js';
 import type { NewBaseline } from '../core/claims/task-baselines.js';
 import { wingmanError } from '../core/errors.js';
-import { checkInstruction } from '../core/gate/index.js';
+import type { GatePool } from '../core/gate/gate-pool.js';
 import type { DecisionBatcher } from '../core/instructions/decision-batcher.js';
 import type { Logger } from '../core/log.js';
 import type { WorkerLockCache } from '../core/lockdown/worker-lock-cache.js';
@@ -24,6 +25,7 @@ export interface CheckDeps {
   worker: string;
   decisions: DecisionBatcher;
   lock: WorkerLockCache;
+  gate: GatePool;
   events: PublishQueue;
   log: Logger;
   metrics: Metrics;
@@ -43,7 +45,7 @@ function baselineSummary(b: NewBaseline | undefined) {
 }
 
 export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): void {
-  const { worker, decisions, lock, events, log, metrics, recorder } = deps;
+  const { worker, decisions, lock, gate, events, log, metrics, recorder } = deps;
   server.post('/check', async (req, reply) => {
     const started = performance.now();
     const body = req.body;
@@ -60,7 +62,7 @@ export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): vo
     if (w.locked) {
       throw wingmanError('WGM_ERR_WORKER_LOCKED', `worker ${worker} is locked down: ${w.reason ?? 'no reason given'}`, { reason: w.reason });
     }
-    const result = await checkInstruction(instruction); // bad shape → WGM_ERR_GATE_INVALID → 400
+    const result = await gate.check(instruction); // bad shape → WGM_ERR_GATE_INVALID → 400
     // Committed before anything below runs; locked by now → 423, store down → 503, and nothing stored.
     const row = await decisions.record(result, new Date());
     let baseline: ReturnType<typeof baselineSummary> | undefined;

@@ -57,6 +57,11 @@ export interface Bus {
   readonly kind: 'redis' | 'memory';
   publish<T extends Topic>(topic: T, data: Topics[T]): Promise<string>;
   /**
+   * Several events in one go, in order (Redis: one pipelined write instead of one per event). Each settles on its
+   * own: the ids, or why an event was not taken.
+   */
+  publishBatch(events: readonly { topic: Topic; data: unknown }[]): Promise<PromiseSettledResult<string>[]>;
+  /**
    * At-least-once delivery through a consumer group; one entry goes to one consumer of the group. An entry whose
    * payload does not fit its topic is logged, counted and acked unhandled (retrying cannot fix it).
    */

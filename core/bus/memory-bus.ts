@@ -132,6 +132,10 @@ export class MemoryBus implements Bus {
     return entry.id;
   }
 
+  async publishBatch(events: readonly { topic: Topic; data: unknown }[]): Promise<PromiseSettledResult<string>[]> {
+    return Promise.allSettled(events.map((e) => this.publish(e.topic, e.data as never)));
+  }
+
   consume<T extends Topic>(typed: ConsumeOptions<T>): Consumer {
     if (this.closed) throw wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed');
     // The reader only hands out events of opts.topics, each checked against its topic.

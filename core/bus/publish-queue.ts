@@ -81,9 +81,9 @@ export class PublishQueue {
   private async round(): Promise<RoundResult> {
     const take = this.queue.slice(0, this.batch);
     if (take.length === 0) return 'idle';
-    // Sent together: ioredis writes them back to back on one connection and Redis answers in order, so the
-    // events reach their streams in the order they were queued.
-    const results = await Promise.allSettled(take.map((e) => this.o.bus.publish(e.topic, e.data as never)));
+    // Sent together (one pipelined write on one connection, answered in order), so the events reach their streams
+    // in the order they were queued.
+    const results = await this.o.bus.publishBatch(take);
     const firstFailed = results.findIndex((r) => r.status === 'rejected');
     // Everything before the first failure is out; from there on it is retried (a repeat is harmless: consumers
     // re-read the store, and gate/claim events are keyed by id), so the order is kept.

@@ -121,6 +121,27 @@ export class RedisBus implements Bus {
     }
   }
 
+  async publishBatch(events: readonly { topic: Topic; data: unknown }[]): Promise<PromiseSettledResult<string>[]> {
+    if (events.length === 0) return [];
+    if (this.closed) return events.map(() => ({ status: 'rejected', reason: wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed') }));
+    const pipe = this.cmd.pipeline();
+    for (const e of events) pipe.xadd(this.key(e.topic), 'MAXLEN', '~', this.maxLen, '*', FIELD, JSON.stringify(e.data));
+    let replies: [Error | null, unknown][];
+    try {
+      replies = ((await pipe.exec()) ?? []) as [Error | null, unknown][];
+    } catch (err) {
+      const e = wingmanError('WGM_ERR_BUS_UNAVAILABLE', (err as Error).message, undefined, err);
+      return events.map(() => ({ status: 'rejected', reason: e }));
+    }
+    return events.map((e, i): PromiseSettledResult<string> => {
+      const [err, id] = replies[i] ?? [new Error('no reply'), null];
+      if (err || typeof id !== 'string') {
+        return { status: 'rejected', reason: wingmanError('WGM_ERR_BUS_UNAVAILABLE', err?.message ?? 'XADD returned no id', { topic: e.topic }, err) };
+      }
+      return { status: 'fulfilled', value: id };
+    });
+  }
+
   consume<T extends Topic>(typed: ConsumeOptions<T>): Consumer {
     if (this.closed) throw wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed');
     // The reader only hands out events of opts.topics, each checked against its topic.
