@@ -7,6 +7,8 @@
 // would bill its HTTP parsing to the sidecar. The sidecar runs as the tests run it (its proxy identity in the same
 // process, the worker's container absent, so an approved instruction's baseline capture fails fast but is stored).
 // Run: npm run bench -- gate [requests] [concurrency]
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -118,6 +120,18 @@ function load(url: string, bodies: string[], concurrency: number): Promise<{ ms:
   });
 }
 
+/** Busy and total CPU time of the whole machine so far (jiffies from /proc/stat), to say what the run cost. */
+function machineCpu(): { busy: number; total: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3]! + (f[4] ?? 0);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
 const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
 
@@ -127,10 +141,21 @@ async function main() {
   try {
     const body = (i: number) => JSON.stringify({ instruction: MIX[i % MIX.length]![1](i) });
     await load(sc.url, Array.from({ length: WARMUP }, (_, i) => body(1_000_000 + i)), C);
-    const run = await load(sc.url, Array.from({ length: N }, (_, i) => body(i)), C);
+    const bodies = Array.from({ length: N }, (_, i) => body(i));
+    const cpu0 = machineCpu();
+    const own0 = process.cpuUsage();
+    const run = await load(sc.url, bodies, C);
+    const cpu1 = machineCpu();
+    const own = process.cpuUsage(own0);
     const lat = [...run.lat].sort((a, b) => a - b);
     console.log(`POST /check over HTTP (stored + published), ${N} instructions, concurrency ${C}, mix of ${MIX.map(([n]) => n).join(' / ')}`);
     console.log(`  instructions/s ${fmt(N / (run.ms / 1000), 1)}   p50 ${fmt(q(lat, 0.5))} ms   p99 ${fmt(q(lat, 0.99))} ms   max ${fmt(lat[lat.length - 1]!)} ms`);
+    if (cpu0 && cpu1) {
+      // The whole machine (other processes included), and this process (sidecar, its proxy identity, the client).
+      const cores = ((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)) * os.cpus().length;
+      const ownMs = (own.user + own.system) / 1000;
+      console.log(`  CPU during the run: machine ${cores.toFixed(2)} of ${os.cpus().length} cores busy, this process ${(ownMs / run.ms).toFixed(2)} cores (${(ownMs / N).toFixed(2)} ms per instruction)`);
+    }
 
     // Every answer is on record (the answer waited for its commit) and reached Redis (the event is sent after the
     // answer, so it is waited for here, at most 10 s). Read afterwards from the stream itself: a watcher in this
