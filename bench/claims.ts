@@ -1,10 +1,10 @@
 // Claim verification against a real busybox worker container, two ways:
 //  1. one at a time: POST /verify with a claim body (logged, verified synchronously), per type: p50/p99 of the
-//     verification time the auditor records (verdicts.duration_ms) and of the whole HTTP call, through the sidecar's
+//     verification time the verify loop records (verdicts.duration_ms) and of the whole HTTP call, through the sidecar's
 //     proxy identity (as deployed), against a baseline in the same run: a second sidecar talking to the engine
 //     directly (the ratio is what the identity costs);
 //  2. under load: claims of every type logged through /log_claim by several clients and verified by the background
-//     auditor: logging rate, time until all are verified, and per type the verification p50/p99 and log→verdict p50.
+//     verify loop: logging rate, time until all are verified, and per type the verification p50/p99 and log→verdict p50.
 //  0. the cost of /check with 100 and 10,000 files in the worker's working paths (p50/p99 of the HTTP answer, and
 //     of the task-start baseline's capture where the code takes one: status, files, how long it took).
 // Run: npm run bench -- claims [claims per type] [concurrency] [check repetitions]
@@ -16,13 +16,13 @@ const PER_TYPE = Number(process.argv[2] ?? 100);
 const C = Number(process.argv[3] ?? 8);
 const CHECK_REPS = Number(process.argv[4] ?? 20);
 
-const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
 
 /** /check with `files` files under /work: p50/p99 of the answer, and of the baseline capture when there is one. */
 async function checkCost(tdb: { url: string; db: { query(q: string, p?: unknown[]): Promise<{ rows: any[] }> } }, files: number) {
   const box = await startWorkerBox('bench-check');
-  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, auditor: { enabled: false } });
+  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, verifyLoop: { enabled: false } });
   try {
     // 100 files per directory, a few hundred bytes each, plus a test script TEST_PROCESS names.
     const made = await box.sh(
@@ -76,8 +76,8 @@ async function main() {
   console.log(`/check with files in the working paths (${CHECK_REPS} approved instructions each, through the proxy identity):`);
   for (const n of [100, 10_000]) await checkCost(tdb, n);
   const box = await startWorkerBox('bench');
-  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, auditor: { concurrency: C, sweepMs: 200 } });
-  const direct = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, docker: 'engine', auditor: { enabled: false } });
+  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, verifyLoop: { concurrency: C, sweepMs: 200 } });
+  const direct = await startSidecarEnv({ databaseUrl: tdb.url, container: box.name, docker: 'engine', verifyLoop: { enabled: false } });
   try {
     await box.sh('mkdir -p /work/out && echo before > /work/before.txt && echo bye > /work/gone');
     await new Promise((r) => setTimeout(r, 30));
@@ -145,7 +145,7 @@ async function main() {
     await Promise.all(
       Array.from({ length: C }, async () => {
         while (next < jobs.length) {
-          const r = await sc.post('/log_claim', jobs[next++]!);
+          const r = await sc.post('/log_claim', jobs[next++]);
           if (r.status !== 202) throw new Error(`/log_claim ${r.status}: ${JSON.stringify(r.json)}`);
         }
       }),
@@ -153,19 +153,19 @@ async function main() {
     const logSecs = (performance.now() - t0) / 1000;
     const deadline = Date.now() + 600_000;
     for (;;) {
-      const n = (await sc.db.query(`SELECT count(*)::int AS n FROM verdicts`)).rows[0].n;
+      const n = (await sc.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM verdicts`)).rows[0].n;
       if (n >= before + jobs.length) break;
       if (Date.now() > deadline) throw new Error(`only ${n - before} of ${jobs.length} verdicts`);
       await new Promise((r) => setTimeout(r, 200));
     }
     const allSecs = (performance.now() - t0) / 1000;
-    const { rows } = await sc.db.query(
+    const { rows } = await sc.db.query<{ claim_type: string; verdict: string; duration_ms: number; e2e_ms: number | string }>(
       `SELECT v.claim_type, v.verdict, v.duration_ms, extract(epoch FROM (v.created_at - c.logged_at)) * 1000 AS e2e_ms
          FROM verdicts v JOIN claims c ON c.id = v.claim_id WHERE c.logged_at >= $1`,
       [phase2Start.toISOString()],
     );
-    console.log('under load (/log_claim by several clients, background auditor):');
-    console.log(`${jobs.length} claims logged by ${C} clients in ${logSecs.toFixed(1)} s (${(jobs.length / logSecs).toFixed(0)} claims/s); all verified after ${allSecs.toFixed(1)} s; auditor concurrency ${C}`);
+    console.log('under load (/log_claim by several clients, background verify loop):');
+    console.log(`${jobs.length} claims logged by ${C} clients in ${logSecs.toFixed(1)} s (${(jobs.length / logSecs).toFixed(0)} claims/s); all verified after ${allSecs.toFixed(1)} s; verify loop concurrency ${C}`);
     console.log(`${'type'.padEnd(18)} ${'n'.padStart(5)} ${'verdicts'.padEnd(16)} ${'verify p50'.padStart(11)} ${'verify p99'.padStart(11)} ${'log→verdict p50'.padStart(16)}`);
     const byType = new Map<string, typeof rows>();
     for (const r of rows) byType.set(r.claim_type, [...(byType.get(r.claim_type) ?? []), r]);

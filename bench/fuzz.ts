@@ -12,8 +12,9 @@ import http from 'node:http';
 import net from 'node:net';
 import { PgDb } from '../core/store/pg-db.js';
 import { createTestDatabase } from '../test/helpers/db.js';
-import { docker, dockerOk, testLabels, testName, TEST_IMAGE } from '../test/helpers/env.js';
+import { docker, dockerOk, testLabels, TEST_IMAGE } from '../test/helpers/env.js';
 import { spawnWingman } from '../test/helpers/wingman-process.js';
+import { asText } from '../core/util/as-text.js';
 
 const COUNT = Number(process.argv[2] ?? 10_000);
 const SEED = Number(process.argv[3] ?? 1);
@@ -33,7 +34,7 @@ function rnd(): number {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 const int = (n: number) => Math.floor(rnd() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
+const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
 const chance = (p: number) => rnd() < p;
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
 
@@ -84,7 +85,7 @@ const ESCALATING_HOSTCONFIG: Array<Record<string, unknown>> = [
 function oddValue(): unknown {
   return pick<unknown>([
     [], {}, null, true, false, 0, -1, 3.14, 1e308, -0, '', 'x', '\u0000', '\ud800', 'é', '🐳', [1, 'a', null], { a: { b: { c: [] } } },
-    123456789012345678901234567890, 'true', '1', ['/:/host'], { Privileged: true },
+    1.2345678901234568e29 /* 123456789012345678901234567890 as a double */, 'true', '1', ['/:/host'], { Privileged: true },
   ]);
 }
 
@@ -503,7 +504,7 @@ async function snapshot(name: string): Promise<Snapshot | undefined> {
   const r = await docker(['inspect', '--type', 'container', name]);
   if (r.code !== 0) return undefined;
   const [c] = JSON.parse(r.stdout) as Array<{ Id: string; Name: string; State: { Running: boolean; Paused: boolean; StartedAt: string }; ExecIDs: string[] | null; HostConfig: unknown }>;
-  return { id: c!.Id, running: c!.State.Running, paused: c!.State.Paused, startedAt: c!.State.StartedAt, name: c!.Name, execs: c!.ExecIDs?.length ?? 0, hostConfig: JSON.stringify(c!.HostConfig) };
+  return { id: c.Id, running: c.State.Running, paused: c.State.Paused, startedAt: c.State.StartedAt, name: c.Name, execs: c.ExecIDs?.length ?? 0, hostConfig: JSON.stringify(c.HostConfig) };
 }
 
 /** Every container, volume, network and image reference whose name carries this run's prefix. */
@@ -525,7 +526,7 @@ function escalations(hc: Record<string, unknown>): string[] {
   if ((hc.Binds as unknown[] | null)?.length) bad.push(`binds ${JSON.stringify(hc.Binds)}`);
   if ((hc.Mounts as Array<{ Type: string }> | null)?.some((m) => m.Type === 'bind')) bad.push('bind mount');
   for (const k of ['NetworkMode', 'PidMode', 'IpcMode', 'UsernsMode', 'UTSMode']) {
-    const v = String(hc[k] ?? '');
+    const v = asText(hc[k], '');
     if (v === 'host' || v.startsWith('container:')) bad.push(`${k}=${v}`);
   }
   if ((hc.CapAdd as unknown[] | null)?.length) bad.push(`CapAdd ${JSON.stringify(hc.CapAdd)}`);
@@ -550,9 +551,9 @@ try {
     body: JSON.stringify({ kind: 'container', refs: [canaryNames[0]], by: 'bench', force: true }),
   });
   if (res.status !== 200) throw new Error(`adopt: ${res.status} ${await res.text()}`);
-  const before = { mine: (await snapshot(canaryNames[0]!))!, theirs: (await snapshot(canaryNames[1]!))! };
-  mine = { name: canaryNames[0]!, id: before.mine.id };
-  theirs = { name: canaryNames[1]!, id: before.theirs.id };
+  const before = { mine: (await snapshot(canaryNames[0]))!, theirs: (await snapshot(canaryNames[1]))! };
+  mine = { name: canaryNames[0], id: before.mine.id };
+  theirs = { name: canaryNames[1], id: before.theirs.id };
   const prefixedBefore = await prefixed();
 
   const socket = p.socketPath('w1');
@@ -561,8 +562,6 @@ try {
   const errors = new Map<string, number>();
   const count = (m: Map<string, number>, k: string) => m.set(k, (m.get(k) ?? 0) + 1);
   let sent = 0;
-  let closedSilently = 0;
-  let noAnswer = 0;
   const t0 = Date.now();
   // The requests are generated in order from the seed before they are sent, so concurrency does not change them.
   const queue = Array.from({ length: COUNT }, () => request());
@@ -572,7 +571,7 @@ try {
       for (;;) {
         const i = next++;
         if (i >= queue.length) return;
-        const r = queue[i]!;
+        const r = queue[i];
         const o = await send(socket, r);
         sent++;
         let cls: string;
@@ -582,10 +581,8 @@ try {
           count(errors, o.error);
         } else if (o.closed) {
           cls = 'closed, no answer';
-          closedSilently++;
         } else {
           cls = `no answer in ${ANSWER_WAIT_MS} ms`;
-          noAnswer++;
         }
         count(byClass, cls);
         if (dump) fs.appendFileSync(dump, JSON.stringify({ i, kind: r.kind, cls, status: o.status, halfClose: r.halfClose, split: r.split, bytes: r.bytes.toString('latin1') }) + '\n');
@@ -605,7 +602,7 @@ try {
   const settleDeadline = Date.now() + 15_000;
   for (;;) {
     const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM approvals WHERE status = 'pending'`);
-    pending = rows[0]!.n;
+    pending = rows[0].n;
     if (pending === 0 || Date.now() > settleDeadline) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -638,18 +635,18 @@ try {
   const unaccounted = [...prefixedAfter].filter((o) => {
     if (prefixedBefore.has(o)) return false;
     const [kind, idOrName, name] = o.split(' ');
-    if (kind === 'container') return ![...ownedIds].some((id) => id.startsWith(idOrName!)) && !ownedNames.has(name!);
-    if (kind === 'network') return ![...ownedIds].some((id) => id.startsWith(idOrName!));
-    if (kind === 'image') return ![...ownedIds].some((id) => id.includes(idOrName!.replace(/:latest$/, '')));
-    return !ownedIds.has(idOrName!);
+    if (kind === 'container') return ![...ownedIds].some((id) => id.startsWith(idOrName)) && !ownedNames.has(name);
+    if (kind === 'network') return ![...ownedIds].some((id) => id.startsWith(idOrName));
+    if (kind === 'image') return ![...ownedIds].some((id) => id.includes(idOrName.replace(/:latest$/, '')));
+    return !ownedIds.has(idOrName);
   });
   const escalated: string[] = [];
   for (const o of owned.filter((x) => x.kind === 'container')) {
     const r = await docker(['inspect', '--type', 'container', o.id]);
     if (r.code !== 0) continue;
     const [c] = JSON.parse(r.stdout) as Array<{ Name: string; HostConfig: Record<string, unknown> }>;
-    const bad = escalations(c!.HostConfig);
-    if (bad.length) escalated.push(`${c!.Name}: ${bad.join(', ')}`);
+    const bad = escalations(c.HostConfig);
+    if (bad.length) escalated.push(`${c.Name}: ${bad.join(', ')}`);
   }
   const { rows: audit } = await db.query<{ decision: string; n: number }>(`SELECT decision, count(*)::int AS n FROM docker_audit GROUP BY decision ORDER BY n DESC`);
   const { rows: reasons } = await db.query<{ decision: string; status_code: number | null; reason: string; n: number }>(
@@ -701,20 +698,20 @@ try {
   for (const n of canaryNames) await docker(['rm', '-f', n]);
   for (const o of created) {
     const [kind, id] = o.split(' ');
-    if (kind === 'container') await docker(['rm', '-f', id!]);
+    if (kind === 'container') await docker(['rm', '-f', id]);
   }
   for (const o of created) {
     const [kind, id] = o.split(' ');
-    if (kind === 'volume') await docker(['volume', 'rm', '-f', id!]);
-    if (kind === 'network') await docker(['network', 'rm', id!]);
-    if (kind === 'image' && id !== TEST_IMAGE && id !== `docker.io/${TEST_IMAGE}`) await docker(['rmi', id!]);
+    if (kind === 'volume') await docker(['volume', 'rm', '-f', id]);
+    if (kind === 'network') await docker(['network', 'rm', id]);
+    if (kind === 'image' && id !== TEST_IMAGE && id !== `docker.io/${TEST_IMAGE}`) await docker(['rmi', id]);
   }
   for (const o of await prefixed().catch(() => new Set<string>())) {
     const [kind, id] = o.split(' ');
-    if (kind === 'container') await docker(['rm', '-f', id!]);
-    else if (kind === 'volume') await docker(['volume', 'rm', '-f', id!]);
-    else if (kind === 'network') await docker(['network', 'rm', id!]);
-    else if (kind === 'image') await docker(['rmi', id!]);
+    if (kind === 'container') await docker(['rm', '-f', id]);
+    else if (kind === 'volume') await docker(['volume', 'rm', '-f', id]);
+    else if (kind === 'network') await docker(['network', 'rm', id]);
+    else if (kind === 'image') await docker(['rmi', id]);
   }
   await db.close();
   await database.drop();

@@ -25,6 +25,11 @@ const parserCases: [string, string][] = [
   ['double quotes with $(', '"$('.repeat(N / 3)],
   ['nested sh -c', 'sh -c "sh -c \\"sh -c rm\\""; '.repeat(N / 30)],
   ['heredoc without end', 'cat <<EOF\n' + 'x\n'.repeat(N / 2)],
+  ['${ with $( inside', '${x:-$('.repeat(N / 7)],
+  ['${ balanced with $( inside', '${x:-$(a)} '.repeat(N / 11)],
+  ['quoted heredoc unclosed', "cat <<'E ".repeat(N / 9)],
+  ['quoted heredocs', 'cat <<"E"\nE\n'.repeat(N / 12)],
+  ['pipes at line ends', 'a |\n'.repeat(N / 4)],
 ];
 
 for (const [name, text] of gateCases) {

@@ -64,8 +64,8 @@ function oneKb(kind: number, i: number): string {
   const make = (pad: string) =>
     instructionMarkdown({ ...SHORT, ...extra, DELIVERABLES: `${SHORT.DELIVERABLES} Task ${i}.${pad}${tail}` }, omit);
   const room = 1024 - make('').length;
-  if (room < 0) throw new Error(`1 KB ${MIX[kind]![0]} text is already ${1024 - room} characters`);
-  if (room > FILLER.length) throw new Error(`1 KB ${MIX[kind]![0]} text needs ${room} characters of filler`);
+  if (room < 0) throw new Error(`1 KB ${MIX[kind][0]} text is already ${1024 - room} characters`);
+  if (room > FILLER.length) throw new Error(`1 KB ${MIX[kind][0]} text needs ${room} characters of filler`);
   const text = make(FILLER.slice(0, room));
   if (text.length !== 1024) throw new Error(`1 KB text of ${text.length} characters`);
   return text;
@@ -123,8 +123,8 @@ function load(url: string, bodies: string[], concurrency: number): Promise<{ ms:
 /** Busy and total CPU time of the whole machine so far (jiffies from /proc/stat), to say what the run cost. */
 function machineCpu(): { busy: number; total: number } | undefined {
   try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const idle = f[3]! + (f[4] ?? 0);
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
     const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
     return { busy: total - idle, total };
   } catch {
@@ -132,14 +132,14 @@ function machineCpu(): { busy: number; total: number } | undefined {
   }
 }
 
-const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
 const fmt = (n: number, d = 2) => n.toFixed(d).padStart(9);
 
 async function main() {
   const tdb = await migratedTestDb();
-  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-bench-none', auditor: { enabled: false } });
+  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-bench-none', verifyLoop: { enabled: false } });
   try {
-    const body = (i: number) => JSON.stringify({ instruction: MIX[i % MIX.length]![1](i) });
+    const body = (i: number) => JSON.stringify({ instruction: MIX[i % MIX.length][1](i) });
     await load(sc.url, Array.from({ length: WARMUP }, (_, i) => body(1_000_000 + i)), C);
     const bodies = Array.from({ length: N }, (_, i) => body(i));
     const cpu0 = machineCpu();
@@ -149,7 +149,7 @@ async function main() {
     const own = process.cpuUsage(own0);
     const lat = [...run.lat].sort((a, b) => a - b);
     console.log(`POST /check over HTTP (stored + published), ${N} instructions, concurrency ${C}, mix of ${MIX.map(([n]) => n).join(' / ')}`);
-    console.log(`  instructions/s ${fmt(N / (run.ms / 1000), 1)}   p50 ${fmt(q(lat, 0.5))} ms   p99 ${fmt(q(lat, 0.99))} ms   max ${fmt(lat[lat.length - 1]!)} ms`);
+    console.log(`  instructions/s ${fmt(N / (run.ms / 1000), 1)}   p50 ${fmt(q(lat, 0.5))} ms   p99 ${fmt(q(lat, 0.99))} ms   max ${fmt(lat[lat.length - 1])} ms`);
     if (cpu0 && cpu1) {
       // The whole machine (other processes included), and this process (sidecar, its proxy identity, the client).
       const cores = ((cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total)) * os.cpus().length;
@@ -166,12 +166,12 @@ async function main() {
     for (let i = 0; i < 200 && run.ids.some((id) => !published.has(id)); i++) {
       if (i) await new Promise((r) => setTimeout(r, 50));
       const entries = (await redis.xrange((sc.bus as RedisBus).key('gate.decided'), '-', '+')) as [string, string[]][];
-      for (const [, fields] of entries) published.add((JSON.parse(fields[1]!) as { instruction_id: string }).instruction_id);
+      for (const [, fields] of entries) published.add((JSON.parse(fields[1]) as { instruction_id: string }).instruction_id);
     }
     redis.disconnect();
     const seen = run.ids.filter((id) => published.has(id)).length;
-    console.log(`  stored in Postgres ${rows[0]!.n} of ${N}   gate.decided on Redis ${seen} of ${N}`);
-    if (rows[0]!.n !== N || seen !== N) process.exitCode = 1;
+    console.log(`  stored in Postgres ${rows[0].n} of ${N}   gate.decided on Redis ${seen} of ${N}`);
+    if (rows[0].n !== N || seen !== N) process.exitCode = 1;
 
     console.log('checkInstruction() alone (pure, sequential), 1 KB instructions (1024 characters):');
     const all: number[] = [];
@@ -180,7 +180,7 @@ async function main() {
       const r = await checkInstruction(oneKb(kind, 1));
       const rules = r.violations.map((v) => v.rule);
       const asMeant = [r.approved, r.missing_sections.includes('RISK_ASSESSMENT'), rules.includes('git-force-push'), rules.some((x) => x.startsWith('secret:'))][kind];
-      if (!asMeant) throw new Error(`1 KB ${MIX[kind]![0]} text judged ${r.decision} (${JSON.stringify({ rules, missing: r.missing_sections, weak: r.weak_reasons })})`);
+      if (!asMeant) throw new Error(`1 KB ${MIX[kind][0]} text judged ${r.decision} (${JSON.stringify({ rules, missing: r.missing_sections, weak: r.weak_reasons })})`);
       const times: number[] = [];
       for (let i = 0; i < 2000; i++) {
         const md = oneKb(kind, 2_000_000 + i);
@@ -190,10 +190,10 @@ async function main() {
       }
       all.push(...times);
       times.sort((a, b) => a - b);
-      console.log(`  ${MIX[kind]![0].padEnd(18)} p50 ${fmt(q(times, 0.5))} ms   p99 ${fmt(q(times, 0.99))} ms   max ${fmt(times[times.length - 1]!)} ms`);
+      console.log(`  ${MIX[kind][0].padEnd(18)} p50 ${fmt(q(times, 0.5))} ms   p99 ${fmt(q(times, 0.99))} ms   max ${fmt(times[times.length - 1])} ms`);
     }
     all.sort((a, b) => a - b);
-    console.log(`  ${'all 1 KB'.padEnd(18)} p50 ${fmt(q(all, 0.5))} ms   p99 ${fmt(q(all, 0.99))} ms   max ${fmt(all[all.length - 1]!)} ms`);
+    console.log(`  ${'all 1 KB'.padEnd(18)} p50 ${fmt(q(all, 0.5))} ms   p99 ${fmt(q(all, 0.99))} ms   max ${fmt(all[all.length - 1])} ms`);
   } finally {
     await sc.close();
     await tdb.drop();

@@ -23,7 +23,7 @@ import { createLogger } from '../core/log.js';
 const args = process.argv.slice(2);
 const rootAt = args.indexOf('--root');
 /** another checkout to measure (its built dist/), e.g. a worktree of main, for a before/after */
-const root = rootAt >= 0 ? path.resolve(args.splice(rootAt, 2)[1]!) : undefined;
+const root = rootAt >= 0 ? path.resolve(args.splice(rootAt, 2)[1]) : undefined;
 const S = Number(args[0] ?? 10);
 const C = Number(args[1] ?? 8);
 const MB = 1024 * 1024;

@@ -52,7 +52,7 @@ try {
       r.d.push(d.rps); r.o.push(o.rps); r.n.push(n.rps); r.dc.push(d.cpu); r.oc.push(o.cpu); r.nc.push(n.cpu);
     }
   }
-  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
   console.log(`proxy before/after: ${N} requests per case, concurrency ${C}, keep-alive; base ${base}`);
   for (const [p, r] of Object.entries(res)) {
     console.log(`${p.replace(own, '{name}').padEnd(36)} direct ${med(r.d).toFixed(0)} req/s | before ${med(r.o).toFixed(0)} (${(med(r.o) / med(r.d)).toFixed(2)}x, ${(med(r.oc) - med(r.dc)).toFixed(0)} µs CPU) | after ${med(r.n).toFixed(0)} (${(med(r.n) / med(r.d)).toFixed(2)}x, ${(med(r.nc) - med(r.dc)).toFixed(0)} µs CPU) | after/before ${(med(r.n) / med(r.o)).toFixed(2)}`);

@@ -23,7 +23,7 @@ const SELF = fileURLToPath(import.meta.url);
 
 // ------------------------------------------------------------------ child: one Wingman, served until stdin closes
 if (process.argv[2] === 'serve-wingman') {
-  const root = process.argv[3]!;
+  const root = process.argv[3];
   const { startWingman } = (await import(path.join(root, 'test/helpers/wingman.ts'))) as typeof import('../test/helpers/wingman.js');
   const w = await startWingman({ env: { WINGMAN_LOG_LEVEL: 'silent' } });
   process.stdout.write(JSON.stringify({ socket: w.proxy.socketPath('w1') }) + '\n');
@@ -135,7 +135,7 @@ async function startWingmanProcess(name: string, root: string): Promise<Target> 
     cwd: root,
   });
   const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).once('line', resolve);
+    readline.createInterface({ input: child.stdout }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
   });
   const { socket } = JSON.parse(line) as { socket: string };
@@ -145,7 +145,7 @@ async function startWingmanProcess(name: string, root: string): Promise<Target> 
     socket,
     pid: child.pid!,
     async stop() {
-      child.stdin!.end();
+      child.stdin.end();
       await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
     },
   };
@@ -201,7 +201,7 @@ async function load(t: Target, path: string, n: number, c: number): Promise<Load
   const cpu = t.pid ? cpuOf(t.pid) - cpu0 : undefined;
   agent.destroy();
   lat.sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
   return { p50: q(0.5), p99: q(0.99), rps: n / secs, ...(cpu !== undefined ? { cpuUs: cpu / n } : {}) };
 }
 
@@ -217,7 +217,7 @@ async function stream(t: Target, path: string): Promise<Load & { bytes: number }
   return { bytes, rps: bytes / MiB / secs, p50: secs * 1000, p99: secs * 1000, ...(cpu !== undefined ? { cpuUs: cpu / (bytes / MiB) } : {}) };
 }
 
-const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 const f = (n: number | undefined, d = 0, w = 8) => (n === undefined ? '-' : n.toFixed(d)).padStart(w);
 
 async function main() {
@@ -263,7 +263,7 @@ async function main() {
     }
 
     console.log(`\nproxy benchmark: ${N} requests per case (c1: ${Math.ceil(N / 3)}), keep-alive, ${ROUNDS} interleaved rounds, medians; ` +
-      `ratio = req/s ÷ direct's; CPU = the proxy process's µs per request (per MiB for logs); load ${os.loadavg()[0]!.toFixed(1)}`);
+      `ratio = req/s ÷ direct's; CPU = the proxy process's µs per request (per MiB for logs); load ${os.loadavg()[0].toFixed(1)}`);
     console.log(`${'case'.padEnd(34)}${'target'.padEnd(9)}${'req/s'.padStart(8)}${'ratio'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'+p99 ms'.padStart(8)}${'CPU µs'.padStart(8)}`);
     for (const [label, byTarget] of res) {
       const d = byTarget.get('direct')!;
@@ -280,12 +280,12 @@ async function main() {
     const ratio = (label: string, t: string) => med(res.get(label)!.get(t)!.map((x) => x.rps)) / med(res.get(label)!.get('direct')!.map((x) => x.rps));
     const addedP99 = (label: string) => med(res.get(label)!.get('wingman')!.map((x) => x.p99)) - med(res.get(label)!.get('direct')!.map((x) => x.p99));
     const checks: Array<[string, boolean, string]> = [
-      [`/containers/json ratio ≥ haproxy's`, ratio(cases[1]!.label, 'wingman') >= ratio(cases[1]!.label, 'haproxy'),
-        `${ratio(cases[1]!.label, 'wingman').toFixed(2)} vs ${ratio(cases[1]!.label, 'haproxy').toFixed(2)}`],
-      ['/_ping ratio ≥ 0.35', ratio(cases[0]!.label, 'wingman') >= 0.35, ratio(cases[0]!.label, 'wingman').toFixed(2)],
-      ['p99 added at c1 < 1 ms (/_ping, /containers/json)', Math.max(addedP99(cases[3]!.label), addedP99(cases[4]!.label)) < 1,
-        `${addedP99(cases[3]!.label).toFixed(2)} / ${addedP99(cases[4]!.label).toFixed(2)} ms`],
-      ['logs ratio ≥ 0.9', ratio(cases[5]!.label, 'wingman') >= 0.9, ratio(cases[5]!.label, 'wingman').toFixed(2)],
+      [`/containers/json ratio ≥ haproxy's`, ratio(cases[1].label, 'wingman') >= ratio(cases[1].label, 'haproxy'),
+        `${ratio(cases[1].label, 'wingman').toFixed(2)} vs ${ratio(cases[1].label, 'haproxy').toFixed(2)}`],
+      ['/_ping ratio ≥ 0.35', ratio(cases[0].label, 'wingman') >= 0.35, ratio(cases[0].label, 'wingman').toFixed(2)],
+      ['p99 added at c1 < 1 ms (/_ping, /containers/json)', Math.max(addedP99(cases[3].label), addedP99(cases[4].label)) < 1,
+        `${addedP99(cases[3].label).toFixed(2)} / ${addedP99(cases[4].label).toFixed(2)} ms`],
+      ['logs ratio ≥ 0.9', ratio(cases[5].label, 'wingman') >= 0.9, ratio(cases[5].label, 'wingman').toFixed(2)],
     ];
     console.log('\ntargets (issue #12):');
     for (const [what, ok, got] of checks) console.log(`  ${ok ? 'met ' : 'MISS'}  ${what}: ${got}`);

@@ -89,7 +89,7 @@ async function kills(since: number): Promise<number> {
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
 const fmt = (xs: number[]) => `min ${Math.min(...xs).toFixed(0)} / p50 ${pct(xs, 50).toFixed(0)} / max ${Math.max(...xs).toFixed(0)} ms`;
 
@@ -112,7 +112,7 @@ try {
   if (adopt.status !== 200) throw new Error(`adopt: ${adopt.status} ${JSON.stringify(adopt.json)}`);
 
   // (i) lock propagation. The probe creates one volume (the same name every time: creating it again is a no-op).
-  const probe = (i: number) => call(agents[i], sockets[i]!, 'POST', '/v1.41/volumes/create', {}, JSON.stringify({ Name: volume }));
+  const probe = (i: number) => call(agents[i], sockets[i], 'POST', '/v1.41/volumes/create', {}, JSON.stringify({ Name: volume }));
   for (const i of [0, 1]) {
     const r = await probe(i);
     if (r.status !== 201) throw new Error(`probe on proxy ${i}: ${r.status} ${r.body}`);
@@ -137,15 +137,15 @@ try {
             if (!isLocked(r) && r.status !== 201) throw new Error(`probe on proxy ${i}: ${r.status} ${r.body}`);
             if (performance.now() - t0 > 30_000) throw new Error(`proxy ${i} did not see the ${verb} within 30 s`);
           }
-          into[i]!.push(performance.now() - t0);
+          into[i].push(performance.now() - t0);
         }),
       ]);
     }
   }
-  const both = (xs: number[][]) => xs[0]!.map((a, k) => Math.max(a, xs[1]![k]!));
+  const both = (xs: number[][]) => xs[0].map((a, k) => Math.max(a, xs[1][k]));
   console.log(`two-proxies: one control, two proxies (separate processes), one Postgres, one Redis; ${ROUNDS} rounds`);
-  console.log(`lock (from sending POST /workers/w1/lockdown to the first refused call): proxy A ${fmt(lockMs[0]!)}, proxy B ${fmt(lockMs[1]!)}; both ${fmt(both(lockMs))} (the API answered in ${fmt(lockApiMs)}; after its answer: ${fmt(both(lockMs).map((x, k) => Math.max(0, x - lockApiMs[k]!)))})`);
-  console.log(`unlock (to the first call let through again): proxy A ${fmt(unlockMs[0]!)}, proxy B ${fmt(unlockMs[1]!)}; both ${fmt(both(unlockMs))}`);
+  console.log(`lock (from sending POST /workers/w1/lockdown to the first refused call): proxy A ${fmt(lockMs[0])}, proxy B ${fmt(lockMs[1])}; both ${fmt(both(lockMs))} (the API answered in ${fmt(lockApiMs)}; after its answer: ${fmt(both(lockMs).map((x, k) => Math.max(0, x - lockApiMs[k])))})`);
+  console.log(`unlock (to the first call let through again): proxy A ${fmt(unlockMs[0])}, proxy B ${fmt(unlockMs[1])}; both ${fmt(both(unlockMs))}`);
 
   // (ii-a) the same held call on both proxies, both approvals approved at once (each approve sent twice at once).
   const kill = `/v1.41/containers/${canary}/kill?signal=WINCH`;
@@ -155,7 +155,7 @@ try {
   const heldStatuses = new Map<string, number>();
   for (let round = 0; round < ROUNDS; round++) {
     const since = Date.now() / 1000;
-    const held = [0, 1].map((i) => call(undefined, sockets[i]!, 'POST', kill));
+    const held = [0, 1].map((i) => call(undefined, sockets[i], 'POST', kill));
     let pending: Array<{ id: string }> = [];
     await waitFor('two held calls', async () => {
       pending = (await api('GET', '/approvals?status=pending&worker=w1')).json.approvals;
@@ -184,7 +184,7 @@ try {
     const ok = await api('POST', `/approvals/${g.json.approval.id}/approve`, { by: 'bench' });
     if (ok.status !== 200) throw new Error(`approve: ${ok.status} ${JSON.stringify(ok.json)}`);
     const since = Date.now() / 1000;
-    const answers = await Promise.all([0, 1].map((i) => call(agents[i], sockets[i]!, 'POST', kill, { 'X-Wingman-Approval': g.json.token })));
+    const answers = await Promise.all([0, 1].map((i) => call(agents[i], sockets[i], 'POST', kill, { 'X-Wingman-Approval': g.json.token })));
     for (const a of answers) {
       const key = a.status === 403 ? `403 (${/"message":"wingman: ([a-z ]+)/.exec(a.body)?.[1]?.trim() ?? a.body.slice(0, 60)})` : String(a.status);
       tokenStatuses.set(key, (tokenStatuses.get(key) ?? 0) + 1);

@@ -12,7 +12,7 @@ import { startUp, type UpProcess } from '../test/helpers/wingman-up.js';
 const args = process.argv.slice(2);
 const baseAt = args.indexOf('--base');
 if (baseAt < 0) throw new Error('usage: npm run bench -- up-ab --base <checkout> [seconds] [rounds] [concurrency]');
-const base = path.resolve(args.splice(baseAt, 2)[1]!);
+const base = path.resolve(args.splice(baseAt, 2)[1]);
 const S = Number(args[0] ?? 10);
 const ROUNDS = Number(args[1] ?? 4);
 const C = Number(args[2] ?? 8);
@@ -72,7 +72,7 @@ try {
   await Promise.all(procs.map((x) => x.p.exited));
   fs.rmSync(dir, { recursive: true, force: true });
 }
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 console.log(`wingman up (embedded store), ${C} clients, ${ROUNDS} interleaved rounds of ${S} s`);
 for (const x of procs) console.log(`${x.name.padEnd(5)} req/s per round: ${x.rps.map((r) => r.toFixed(0)).join(' ')}  median ${med(x.rps).toFixed(0)}  failed ${x.bad}`);
-console.log(`this / base: ×${(med(procs[1]!.rps) / med(procs[0]!.rps)).toFixed(2)}`);
+console.log(`this / base: ×${(med(procs[1].rps) / med(procs[0].rps)).toFixed(2)}`);

@@ -57,7 +57,7 @@ function corpus(bytes: number): SourceFile[] {
   const files = fixed();
   let size = files.reduce((s, f) => s + f.content.length, 0);
   for (let i = 0; size < bytes; i++) {
-    const f = gens[i % gens.length]!(i);
+    const f = gens[i % gens.length](i);
     files.push(f);
     size += f.content.length;
   }
@@ -66,7 +66,7 @@ function corpus(bytes: number): SourceFile[] {
 
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
 const files = corpus(target);

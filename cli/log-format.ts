@@ -2,6 +2,7 @@
 // is watching a terminal, where each line reads `12:00:01 INFO  control  control API listening port=5001`.
 // WINGMAN_LOG_FORMAT=json|pretty overrides the guess. Redaction happens in pino before either format is written.
 import type { DestinationStream } from 'pino';
+import { asText } from '../core/util/as-text.js';
 
 const LEVELS: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO ', 40: 'WARN ', 50: 'ERROR', 60: 'FATAL' };
 const OWN = new Set(['level', 'time', 'msg', 'svc', 'pid', 'hostname']);
@@ -25,7 +26,7 @@ export function prettyLine(line: string): string {
     .filter(([k]) => !OWN.has(k))
     .map(([k, v]) => `${k}=${value(v)}`)
     .join(' ');
-  return `${time} ${level} ${String(o.svc ?? '').padEnd(8)} ${String(o.msg ?? '')}${fields ? ` ${fields}` : ''}\n`;
+  return `${time} ${level} ${asText(o.svc, '').padEnd(8)} ${asText(o.msg, '')}${fields ? ` ${fields}` : ''}\n`;
 }
 
 export function prettyDestination(out: { write(s: string): unknown }): DestinationStream {

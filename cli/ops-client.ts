@@ -9,12 +9,27 @@ export function controlBase(config: Config): string {
   return (config.controlUrl ?? `http://127.0.0.1:${config.port}`).replace(/\/+$/, '');
 }
 
-export async function callControl(
+/** The fields of every error answer of the control API (core/errors.ts). */
+export interface ErrorAnswer {
+  code?: string;
+  message?: string;
+}
+
+/**
+ * The control API's answer. `json` is typed as the success body the caller expects (T, from control/api-schema.ts
+ * where the route has one); on an error status only ErrorAnswer's fields are there, so callers check `status` first.
+ */
+export interface ControlAnswer<T> {
+  status: number;
+  json: T & ErrorAnswer;
+}
+
+export async function callControl<T = unknown>(
   config: Config,
   method: string,
   path: string,
   body?: unknown,
-): Promise<{ status: number; json: any }> {
+): Promise<ControlAnswer<T>> {
   const base = controlBase(config);
   const token = readApiToken(config);
   if (!token) {
@@ -34,7 +49,7 @@ export async function callControl(
     throw new ControlError(`the control API at ${base} is unreachable (${cause}): is \`wingman up\` running? Point WINGMAN_CONTROL_URL at it`);
   }
   const text = await res.text();
-  let json: any;
+  let json: unknown;
   try {
     json = text ? JSON.parse(text) : {};
   } catch {
@@ -43,5 +58,5 @@ export async function callControl(
   if (res.status === 401) {
     throw new ControlError('the control API refused the API token: set WINGMAN_API_TOKEN to the token `wingman up` uses (in its data dir, file api-token)');
   }
-  return { status: res.status, json };
+  return { status: res.status, json: json as T & ErrorAnswer };
 }

@@ -15,12 +15,25 @@ export interface RunIo {
   stderr: { write(s: string): unknown };
 }
 
-interface SidecarAnswer {
-  status: number;
-  json: any;
+/** What the sidecar's /check answers (core/gate: the decision, plus the instruction id); an error answer has `message`. */
+interface CheckAnswer {
+  approved?: boolean;
+  score?: number;
+  instruction_id?: string;
+  missing_sections?: string[];
+  weak_sections?: string[];
+  weak_reasons?: Record<string, string>;
+  violations?: { rule: string; excerpt: string }[];
+  message?: string;
 }
 
-async function callSidecar(base: string, p: string, body: unknown, timeoutMs: number): Promise<SidecarAnswer> {
+/** The sidecar's answer: `json` typed as the body the caller expects; on an error status only `message` is there. */
+interface SidecarAnswer<T> {
+  status: number;
+  json: T & { message?: string };
+}
+
+async function callSidecar<T>(base: string, p: string, body: unknown, timeoutMs: number): Promise<SidecarAnswer<T>> {
   const res = await fetch(new URL(p, base), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -28,13 +41,13 @@ async function callSidecar(base: string, p: string, body: unknown, timeoutMs: nu
     signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await res.text();
-  let json: any = {};
+  let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     json = { message: text.slice(0, 300) };
   }
-  return { status: res.status, json };
+  return { status: res.status, json: json as T & { message?: string } };
 }
 
 function parseArgs(args: string[]): { file: string; argv: string[] } | string {
@@ -43,7 +56,7 @@ function parseArgs(args: string[]): { file: string; argv: string[] } | string {
   const argv = dash >= 0 ? args.slice(dash + 1) : [];
   let file: string | undefined;
   for (let i = 0; i < opts.length; i++) {
-    const a = opts[i]!;
+    const a = opts[i];
     if (a === '--instruction') file = opts[++i];
     else if (a.startsWith('--instruction=')) file = a.slice('--instruction='.length);
     else return `unknown option ${a}`;
@@ -53,7 +66,7 @@ function parseArgs(args: string[]): { file: string; argv: string[] } | string {
   return { file, argv };
 }
 
-function describeRejection(j: any): string {
+function describeRejection(j: CheckAnswer): string {
   const lines = [`instruction rejected (score ${j.score ?? '?'}${j.instruction_id ? `, instruction ${j.instruction_id}` : ''}); nothing was run`];
   if (j.missing_sections?.length) lines.push(`  missing sections: ${j.missing_sections.join(', ')}`);
   for (const s of j.weak_sections ?? []) lines.push(`  weak section ${s}: ${j.weak_reasons?.[s] ?? 'not substantive'}`);
@@ -81,9 +94,9 @@ export async function runRun(config: Config, args: string[], io: RunIo = process
     return 1;
   }
 
-  let check: SidecarAnswer;
+  let check: SidecarAnswer<CheckAnswer>;
   try {
-    check = await callSidecar(config.sidecarUrl, '/check', { instruction: text }, 60_000);
+    check = await callSidecar<CheckAnswer>(config.sidecarUrl, '/check', { instruction: text }, 60_000);
   } catch (err) {
     say(`sidecar unreachable at ${config.sidecarUrl} (${(err as Error).message}); nothing was run`);
     return 1;
@@ -109,7 +122,7 @@ export async function runRun(config: Config, args: string[], io: RunIo = process
 
   const started = performance.now();
   const exitCode = await new Promise<number>((resolve) => {
-    const child = spawn(parsed.argv[0]!, parsed.argv.slice(1), {
+    const child = spawn(parsed.argv[0], parsed.argv.slice(1), {
       stdio: 'inherit',
       env: { ...process.env, WINGMAN_INSTRUCTION_ID: instructionId },
     });
@@ -134,7 +147,7 @@ export async function runRun(config: Config, args: string[], io: RunIo = process
   const durationMs = performance.now() - started;
 
   try {
-    const r = await callSidecar(
+    const r = await callSidecar<unknown>(
       config.sidecarUrl,
       '/executed',
       { argv: parsed.argv, exit_code: Math.min(255, exitCode), duration_ms: Math.round(durationMs * 1000) / 1000, instruction_id: instructionId },

@@ -43,7 +43,7 @@ interface Args {
 function parseArgs(argv: string[]): Args | string {
   const a: Args = { json: false, staged: false, paths: [] };
   for (let i = 0; i < argv.length; i++) {
-    const x = argv[i]!;
+    const x = argv[i];
     if (x === '--json') a.json = true;
     else if (x === '--staged') a.staged = true;
     else if (x === '--test-results' || x === '--expected-total') {
@@ -55,7 +55,10 @@ function parseArgs(argv: string[]): Args | string {
         a.expectedTotal = Number(v);
       }
     } else if (x.startsWith('--test-results=')) a.testResults = x.slice('--test-results='.length);
-    else if (x === '--') a.paths.push(...argv.slice(i + 1)), (i = argv.length);
+    else if (x === '--') {
+      a.paths.push(...argv.slice(i + 1));
+      i = argv.length;
+    }
     else if (x.startsWith('-')) return `unknown option ${x}`;
     else a.paths.push(x);
   }
@@ -113,7 +116,7 @@ async function collect(cwd: string, paths: string[], skipped: string[]): Promise
 
 function git(cwd: string, args: string[], encoding: 'utf8' | 'buffer' = 'utf8'): Promise<string | Buffer> {
   return new Promise((res, rej) => {
-    execFile('git', args, { cwd, encoding, maxBuffer: LIMITS.maxTotalBytes }, (err, stdout) => (err ? rej(err) : res(stdout)));
+    execFile('git', args, { cwd, encoding, maxBuffer: LIMITS.maxTotalBytes }, (err: Error | null, stdout) => (err ? rej(err) : res(stdout)));
   });
 }
 
@@ -125,7 +128,7 @@ async function stagedInput(cwd: string, skipped: string[]): Promise<Pick<Validat
   const paths = names.filter((n) => {
     const parts = n.split('/');
     if (parts.slice(0, -1).some((d) => SKIP_DIRS.has(d))) return false;
-    if (!walkable(parts[parts.length - 1]!)) {
+    if (!walkable(parts[parts.length - 1])) {
       skipped.push(`${n} (lock file or binary)`);
       return false;
     }

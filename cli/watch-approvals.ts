@@ -1,6 +1,6 @@
 // `wingman approvals --watch`: the pending list, then each change as it happens, read from the control API's
 // event stream (GET /events, the same one the console reads). Runs until Ctrl-C; reconnects when the stream drops.
-import type { ApprovalView } from '../control/api-schema.js';
+import type { ApprovalAnswer, ApprovalsAnswer } from '../control/api-schema.js';
 import type { Config } from '../core/config.js';
 import { readApiToken } from './api-token.js';
 import { approvalText, approvalsText } from './approval-text.js';
@@ -15,12 +15,12 @@ export async function watchApprovals(config: Config, io: WatchIo): Promise<numbe
   const token = readApiToken(config);
   const base = controlBase(config);
   const show = async (id: string, topic: string) => {
-    const r = await callControl(config, 'GET', `/approvals/${encodeURIComponent(id)}`);
+    const r = await callControl<ApprovalAnswer>(config, 'GET', `/approvals/${encodeURIComponent(id)}`);
     if (r.status !== 200) return;
-    const a = r.json.approval as ApprovalView;
+    const a = r.json.approval;
     const at = new Date().toISOString().slice(11, 19);
     if (topic === 'approval.requested') io.out(`\n${at} held:\n${approvalText(a)}\n`);
-    else io.out(`${at} ${a.id} ${a.worker}: ${a.summary} -> ${approvalText(a).split('\n')[0]!.split('  ').slice(2).join('  ')}\n`);
+    else io.out(`${at} ${a.id} ${a.worker}: ${a.summary} -> ${approvalText(a).split('\n')[0].split('  ').slice(2).join('  ')}\n`);
   };
   let first = true;
   while (!io.signal.aborted) {
@@ -48,7 +48,7 @@ export async function watchApprovals(config: Config, io: WatchIo): Promise<numbe
           const data = /^data: (.*)$/m.exec(block)?.[1];
           if (event === 'ready') {
             // Listed after the stream is reading, so nothing between the list and the stream is missed.
-            const r = await callControl(config, 'GET', '/approvals?status=pending');
+            const r = await callControl<ApprovalsAnswer>(config, 'GET', '/approvals?status=pending');
             if (r.status !== 200) throw new ControlError(r.json.message ?? `the control API answered ${r.status}`);
             if (first) io.out(`${approvalsText(r.json.approvals)}\n\nwatching for changes (Ctrl-C stops)\n`);
             first = false;

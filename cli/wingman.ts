@@ -4,6 +4,9 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { loadConfig, requireFor, type Config } from '../core/config.js';
 import { isWingmanError } from '../core/errors.js';
+import type { LockResult } from '../core/lockdown/lockdowns.js';
+import { asText } from '../core/util/as-text.js';
+import type { ApprovalAnswer, ApprovalsAnswer, DecisionAnswer, WorkersAnswer, WorkerView } from '../control/api-schema.js';
 import { APPROVAL_STATUSES } from '../control/api-values.js';
 import { approvalText, approvalsText } from './approval-text.js';
 import { callControl, ControlError } from './ops-client.js';
@@ -14,7 +17,7 @@ const HELP = `usage: wingman <command>
   up                       control + proxy in one process (embedded store and bus unless configured)
   control                  the control service (needs DATABASE_URL, REDIS_URL, WINGMAN_API_TOKEN)
   proxy                    the Docker socket proxy (needs DATABASE_URL, REDIS_URL)
-  sidecar                  a worker's sidecar: gate, claims, auditor (needs WINGMAN_WORKER, WINGMAN_WORKER_CONTAINER)
+  sidecar                  a worker's sidecar: gate, claims, verify loop (needs WINGMAN_WORKER, WINGMAN_WORKER_CONTAINER)
   run --instruction FILE -- CMD [ARGS...]
                            check the instruction with the sidecar, run CMD if approved (exit 2 if rejected), record it
   migrate                  apply database migrations and exit
@@ -128,7 +131,26 @@ function shortId(id: string): string {
   return /^(sha256:)?[0-9a-f]{64}$/.test(id) ? id.replace(/^sha256:/, '').slice(0, 12) : id;
 }
 
-function printWorkerObjects(w: any, objects: any[]): void {
+/** GET /workers/:name/objects (control/ownership-routes.ts) */
+interface WorkerObjectsAnswer {
+  worker: Pick<WorkerView, 'name' | 'locked' | 'locked_reason' | 'locked_by' | 'locked_at'>;
+  objects: { kind: string; id: string; name: string | null; source: string }[];
+}
+
+/** POST /workers/:name/adopt (control/ownership-routes.ts) */
+interface AdoptAnswer {
+  worker?: string;
+  adopted: { kind: string; id: string; name: string; previous_owner?: string; already_owned?: true }[];
+}
+
+/** POST /workers (control/app.ts) */
+interface WorkerAddedAnswer {
+  worker: { name: string };
+  socket: string;
+  sidecar_socket: string;
+}
+
+function printWorkerObjects(w: WorkerObjectsAnswer['worker'], objects: WorkerObjectsAnswer['objects']): void {
   console.log(
     w.locked
       ? `${w.name}  LOCKED (${w.locked_reason})${w.locked_by ? ` by ${w.locked_by}` : ''}${w.locked_at ? ` at ${w.locked_at}` : ''}`
@@ -139,7 +161,7 @@ function printWorkerObjects(w: any, objects: any[]): void {
     return;
   }
   const rows = objects.map((o) => [o.kind, shortId(o.id), o.name ?? '-', o.source]);
-  const width = (i: number) => Math.max(...rows.map((r) => r[i]!.length));
+  const width = (i: number) => Math.max(...rows.map((r) => r[i].length));
   const widths = [width(0), width(1), width(2)];
   let kind: string | undefined;
   for (const r of rows) {
@@ -147,7 +169,7 @@ function printWorkerObjects(w: any, objects: any[]): void {
       kind = r[0];
       console.log(`${kind}s:`);
     }
-    console.log(`  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')}`);
+    console.log(`  ${r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join('  ')}`);
   }
 }
 
@@ -163,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'validate') {
     const { runValidateCli } = await import('./validate.js');
-    return runValidateCli(args, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() } as never);
+    return runValidateCli(args, { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd() });
   }
   let config: Config;
   try {
@@ -218,7 +240,7 @@ export async function main(argv: string[]): Promise<number> {
         return watchApprovals(config, { out: (s) => process.stdout.write(s), signal: ctl.signal });
       }
       const q = new URLSearchParams({ status, ...(worker ? { worker } : {}) });
-      const r = await callControl(config, 'GET', `/approvals?${q}`);
+      const r = await callControl<ApprovalsAnswer>(config, 'GET', `/approvals?${q}`);
       if (r.status !== 200) return fail(r.json.message);
       console.log(approvalsText(r.json.approvals));
       return 0;
@@ -226,13 +248,14 @@ export async function main(argv: string[]): Promise<number> {
     case 'show': {
       const id = args[0];
       if (!id || args.length > 1) return fail('usage: wingman show <approval id> (the ids `wingman approvals` lists)');
-      const r = await callControl(config, 'GET', `/approvals/${encodeURIComponent(id)}`);
+      const r = await callControl<ApprovalAnswer>(config, 'GET', `/approvals/${encodeURIComponent(id)}`);
       if (r.status === 404) return fail(`no approval ${id.slice(0, 64)}: \`wingman approvals --status S\` lists the ids`);
       if (r.status !== 200) return fail(r.json.message);
       console.log(approvalText(r.json.approval));
       console.log('\nHistory:');
       for (const e of r.json.events) {
-        const note = e.detail?.note ? `: ${e.detail.note}` : '';
+        const d = e.detail;
+        const note = typeof d === 'object' && d !== null && 'note' in d && d.note ? `: ${asText(d.note)}` : '';
         console.log(`  ${String(e.at).slice(0, 19).replace('T', ' ')}  ${e.event}${e.actor ? ` by ${e.actor}` : ''}${note}`);
       }
       if (r.json.calls?.length) {
@@ -247,7 +270,7 @@ export async function main(argv: string[]): Promise<number> {
       const by = flag(args, '--by') ?? me;
       const id = args[0];
       if (!id) return fail(`usage: wingman ${command} <id> [--note TEXT]`);
-      const r = await callControl(config, 'POST', `/approvals/${encodeURIComponent(id)}/${command}`, {
+      const r = await callControl<DecisionAnswer>(config, 'POST', `/approvals/${encodeURIComponent(id)}/${command}`, {
         by,
         ...(note ? { note } : {}),
       });
@@ -261,7 +284,7 @@ export async function main(argv: string[]): Promise<number> {
       const by = flag(args, '--by') ?? me;
       const worker = args[0];
       if (!worker || !why) return fail(`usage: wingman ${command} <worker> ${command === 'lockdown' ? '--why TEXT' : '[--why TEXT]'}`);
-      const r = await callControl(config, 'POST', `/workers/${encodeURIComponent(worker)}/${command}`, { by, why });
+      const r = await callControl<LockResult>(config, 'POST', `/workers/${encodeURIComponent(worker)}/${command}`, { by, why });
       if (r.status !== 200) return fail(r.json.message);
       const c = r.json.container;
       console.log(`${worker} ${command === 'lockdown' ? 'locked down' : 'unlocked'}${r.json.changed ? '' : ' (no change)'}; container: ${c.action}${c.ok ? '' : ` (${c.detail})`}`);
@@ -273,7 +296,7 @@ export async function main(argv: string[]): Promise<number> {
         const at = args.indexOf('--container');
         const container = at > 0 ? args[at + 1] : undefined;
         if (at > 0 && !container) return fail('--container needs a container name or id');
-        const r = await callControl(config, 'POST', '/workers', { name: args[1] ?? '', ...(container ? { container } : {}) });
+        const r = await callControl<WorkerAddedAnswer>(config, 'POST', '/workers', { name: args[1] ?? '', ...(container ? { container } : {}) });
         if (r.status !== 201) return fail(r.json.message);
         console.log(`${r.json.worker.name}  socket ${r.json.socket}  sidecar socket ${r.json.sidecar_socket}`);
         return 0;
@@ -286,7 +309,7 @@ export async function main(argv: string[]): Promise<number> {
         if (!worker || !kind || refs.length === 0) return fail('usage: wingman workers adopt <worker> <kind> <name|id>... [--force]');
         const kinds = ['container', 'volume', 'network', 'image'];
         if (!kinds.includes(kind)) return fail(`unknown kind ${kind}: one of ${kinds.join(', ')}`);
-        const r = await callControl(config, 'POST', `/workers/${encodeURIComponent(worker)}/adopt`, { kind, refs, by, ...(force ? { force } : {}) });
+        const r = await callControl<AdoptAnswer>(config, 'POST', `/workers/${encodeURIComponent(worker)}/adopt`, { kind, refs, by, ...(force ? { force } : {}) });
         if (r.status !== 200) return fail(r.json.message);
         for (const o of r.json.adopted) {
           const note = o.already_owned ? ' (already its own)' : o.previous_owner ? ` (was ${o.previous_owner}'s)` : '';
@@ -297,13 +320,13 @@ export async function main(argv: string[]): Promise<number> {
       if (args[0] === 'show') {
         const worker = args[1];
         if (!worker) return fail('usage: wingman workers show <worker>');
-        const r = await callControl(config, 'GET', `/workers/${encodeURIComponent(worker)}/objects`);
+        const r = await callControl<WorkerObjectsAnswer>(config, 'GET', `/workers/${encodeURIComponent(worker)}/objects`);
         if (r.status !== 200) return fail(r.json.message);
         printWorkerObjects(r.json.worker, r.json.objects);
         return 0;
       }
       if (args.length > 0) return fail(`unknown workers command ${args[0]} (add, show, adopt)`);
-      const r = await callControl(config, 'GET', '/workers');
+      const r = await callControl<WorkersAnswer>(config, 'GET', '/workers');
       if (r.status !== 200) return fail(r.json.message);
       for (const w of r.json.workers) console.log(`${w.name}${w.locked ? `  LOCKED (${w.locked_reason})` : ''}`);
       return 0;
@@ -314,7 +337,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function fail(message: string): number {
+function fail(message: string | undefined): number {
   console.error(`wingman: ${String(message ?? 'failed').replace(/\s*\n\s*/g, ' ')}`);
   return 1;
 }

@@ -5,7 +5,7 @@ export function tokenMatches(header: string | undefined, token: string | undefin
   if (!token || !header) return false;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m) return false;
-  const a = createHash('sha256').update(m[1]!).digest();
+  const a = createHash('sha256').update(m[1]).digest();
   const b = createHash('sha256').update(token).digest();
   return timingSafeEqual(a, b);
 }

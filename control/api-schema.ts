@@ -111,30 +111,6 @@ export const approvalView = z.object({
   effect: z.array(effectLine),
 });
 
-export const approvalsAnswer = z.object({ approvals: z.array(approvalView) });
-export const approvalAnswer = z.object({
-  approval: approvalView,
-  events: z.array(z.object({ event: z.string(), actor: nullable(z.string()), at: iso, detail: z.unknown() })),
-  /** the Docker calls recorded against it */
-  calls: z.array(z.record(z.string(), z.unknown())).optional(),
-});
-export const decisionAnswer = z.object({ approval: approvalView });
-
-export const workerView = z.object({
-  name: z.string(),
-  created_at: nullable(iso),
-  locked: z.boolean(),
-  locked_reason: nullable(z.string()),
-  locked_at: nullable(iso),
-  locked_by: nullable(z.string()),
-  container: nullable(z.string()).optional(),
-  last_heartbeat_at: nullable(iso).optional(),
-  pending_approvals: z.number().optional(),
-  objects: z.number().optional(),
-  socket: z.string().optional(),
-});
-export const workersAnswer = z.object({ workers: z.array(workerView) });
-
 export const dockerAuditRow = z.object({
   id: z.uuid(),
   at: iso,
@@ -155,6 +131,31 @@ export const dockerAuditRow = z.object({
   reason: nullable(z.string()),
   argv: nullable(z.array(z.string())),
 });
+
+export const approvalsAnswer = z.object({ approvals: z.array(approvalView) });
+export const approvalAnswer = z.object({
+  approval: approvalView,
+  events: z.array(z.object({ event: z.string(), actor: nullable(z.string()), at: iso, detail: z.unknown() })),
+  /** the Docker calls recorded against it */
+  calls: z.array(dockerAuditRow).optional(),
+});
+export const decisionAnswer = z.object({ approval: approvalView });
+
+export const workerView = z.object({
+  name: z.string(),
+  created_at: nullable(iso),
+  locked: z.boolean(),
+  locked_reason: nullable(z.string()),
+  locked_at: nullable(iso),
+  locked_by: nullable(z.string()),
+  container: nullable(z.string()).optional(),
+  last_heartbeat_at: nullable(iso).optional(),
+  pending_approvals: z.number().optional(),
+  objects: z.number().optional(),
+  socket: z.string().optional(),
+});
+export const workersAnswer = z.object({ workers: z.array(workerView) });
+
 const page = <T extends z.ZodType>(key: string, row: T) => z.object({ [key]: z.array(row), next: nullable(z.string()) });
 export const dockerAuditAnswer = page('audit', dockerAuditRow);
 

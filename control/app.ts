@@ -4,16 +4,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { openDocker } from '../core/docker/open-docker.js';
 import { Approvals, isUuid, type Approval } from '../core/approvals/approvals.js';
 import { redactedOp } from '../core/approvals/operation.js';
-import type { Bus } from '../core/bus/bus.js';
-import { sidecarSocketPath, workerSocketPath, type Config } from '../core/config.js';
+import { sidecarSocketPath, workerSocketPath } from '../core/config.js';
 import { describeOperation } from '../core/docker/describe-operation.js';
 import { NotFound } from '../core/docker/resolve.js';
 import { wingmanError } from '../core/errors.js';
 import { errorHandler } from '../core/http/error-handler.js';
-import type { Logger } from '../core/log.js';
-import type { Metrics } from '../core/metrics.js';
 import type { PolicyFile } from '../core/policy/policy-file.js';
-import type { Db } from '../core/store/db.js';
+import type { Services } from '../core/services.js';
 import { Workers } from '../core/workers/workers.js';
 import { tokenMatches, crossOrigin } from './api-auth.js';
 import { approvalEffect } from './approval-effect.js';
@@ -34,12 +31,7 @@ import { Lockdowns } from '../core/lockdown/lockdowns.js';
 import { openLockMirror, type LockMirror } from '../core/lockdown/lock-mirror.js';
 import { startTelegram, type TelegramService } from './telegram/start-telegram.js';
 
-export interface ControlOptions {
-  config: Config;
-  db: Db;
-  bus: Bus;
-  log: Logger;
-  metrics: Metrics;
+export interface ControlOptions extends Services {
   policy: PolicyFile;
   /** the token ops present; under `wingman up` it may be generated */
   apiToken: string;
@@ -131,7 +123,7 @@ export async function buildControl(opts: ControlOptions): Promise<ControlApp> {
       `/approvals/:id/${decision}`,
       { schema: { body: routeSchema(decisionBody) } },
       async (req) => {
-        const a = await approvals.decide(req.params.id, decision, `api:${req.body.by}`, req.body.note, { via: 'api' });
+        const a = await approvals.answer(req.params.id, decision, `api:${req.body.by}`, req.body.note, { via: 'api' });
         return { approval: view(a) };
       },
     );

@@ -4,6 +4,7 @@
 // what the hash binds. Values come from the worker's request: they are shown as data (single line, capped),
 // never interpreted.
 import type { EffectLine } from './api-schema.js';
+import { asText } from '../core/util/as-text.js';
 
 const MAX = 600;
 
@@ -40,7 +41,8 @@ function asList(v: unknown): string[] {
 
 function queryValue(query: unknown, key: string): string | undefined {
   if (!Array.isArray(query)) return undefined;
-  const hit = query.find((p) => Array.isArray(p) && String(p[0]).toLowerCase() === key.toLowerCase());
+  const entries: unknown[] = query;
+  const hit = entries.find((p): p is unknown[] => Array.isArray(p) && String(p[0]).toLowerCase() === key.toLowerCase());
   return hit ? String(hit[1]) : undefined;
 }
 
@@ -64,9 +66,9 @@ function mounts(hostConfig: unknown, body: unknown): string[] {
   const ms = field(hostConfig, 'Mounts');
   if (Array.isArray(ms)) {
     for (const m of ms) {
-      const type = String(field(m, 'Type') ?? 'volume');
-      const src = String(field(m, 'Source') ?? '');
-      const dst = String(field(m, 'Target') ?? '');
+      const type = asText(field(m, 'Type'), 'volume');
+      const src = asText(field(m, 'Source'), '');
+      const dst = asText(field(m, 'Target'), '');
       out.push(`${type} ${src || '(anonymous)'} → ${dst}${field(m, 'ReadOnly') ? ' (read-only)' : ''}`);
     }
   }
@@ -86,7 +88,7 @@ export function approvalEffect(a: { summary: string; rule: string; method: strin
 
   if (op.kind === 'shell') {
     // A shell-wrapper grant: one decision for a whole docker command line.
-    add('Command', `$ ${String(op.command ?? a.path)}`);
+    add('Command', `$ ${asText(op.command, a.path)}`);
     const scope = isObj(op.scope) ? op.scope : {};
     for (const [rule, s] of Object.entries(scope)) {
       const uses = field(s, 'uses');
@@ -97,7 +99,7 @@ export function approvalEffect(a: { summary: string; rule: string; method: strin
       const esc = field(s, 'escalations');
       if (Array.isArray(esc) && esc.length) add('Escalations', esc.join(', '));
     }
-    if (op.grant_ttl_s !== undefined) add('Usable for', `${String(op.grant_ttl_s)} s after the decision`);
+    if (op.grant_ttl_s !== undefined) add('Usable for', `${asText(op.grant_ttl_s)} s after the decision`);
   } else {
     const body = op.body;
     const params = isObj(op.params) ? (op.params as Record<string, string>) : {};
@@ -136,7 +138,7 @@ export function approvalEffect(a: { summary: string; rule: string; method: strin
           if (typeof v === 'string' && v !== '' && v !== 'default') add(k.replace(/Mode$/, ' mode'), v);
         }
         const dev = field(hc, 'Devices');
-        if (Array.isArray(dev) && dev.length) add('Devices', dev.map((d) => String(field(d, 'PathOnHost') ?? JSON.stringify(d))).join(', '));
+        if (Array.isArray(dev) && dev.length) add('Devices', dev.map((d) => asText(field(d, 'PathOnHost'), JSON.stringify(d))).join(', '));
         add('As user', field(body, 'User'));
         if (a.rule === 'ContainerStart') add('Container', target);
         break;

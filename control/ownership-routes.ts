@@ -8,6 +8,7 @@ import { wingmanError } from '../core/errors.js';
 import { normalizeImageRef } from '../core/ownership/image-ref.js';
 import { OWNED_KINDS, type OwnedKind, type Ownership } from '../core/ownership/ownership.js';
 import type { Worker, Workers } from '../core/workers/workers.js';
+import { asText } from '../core/util/as-text.js';
 
 export const ADOPTABLE_KINDS = ['container', 'volume', 'network', 'image'] as const;
 export type AdoptableKind = (typeof ADOPTABLE_KINDS)[number];
@@ -67,7 +68,7 @@ async function inspect<T>(what: string, fn: () => Promise<T>): Promise<T | undef
     const status = statusOf(err);
     if (status === 404) return undefined;
     // dockerode: `.json.message` is the engine's own words; `.message` wraps them in `(HTTP code N) unexpected - `
-    const said = String((err as { json?: { message?: unknown } }).json?.message ?? (err as Error).message).trim();
+    const said = asText((err as { json?: { message?: unknown } }).json?.message, (err as Error).message).trim();
     if (status !== undefined && status >= 400 && status < 500) {
       throw wingmanError('WGM_ERR_API_BAD_REQUEST', `${what}: ${clip(said, 200)}`);
     }

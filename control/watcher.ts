@@ -159,7 +159,7 @@ export class Watcher {
            FROM alert_groups WHERE worker = $1 FOR UPDATE`,
         [worker, this.o.config.alertGroupS],
       );
-      const grouped = severity === 'critical' && kind === 'false_claim' && g.rows[0]!.recent;
+      const grouped = severity === 'critical' && kind === 'false_claim' && g.rows[0].recent;
       const ins = await tx.query<{ id: string }>(
         `INSERT INTO alerts (dedupe_key, worker, severity, kind, source_at, grouped, text, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
@@ -167,8 +167,8 @@ export class Watcher {
       );
       if (grouped) return undefined;
       if (kind === 'false_claim') await tx.query(`UPDATE alert_groups SET last_sent_at = now() WHERE worker = $1`, [worker]);
-      await this.enqueue(tx, String(ins.rows[0]!.id), text);
-      return String(ins.rows[0]!.id);
+      await this.enqueue(tx, String(ins.rows[0].id), text);
+      return String(ins.rows[0].id);
     });
     if (sendNow) {
       if (this.o.outbox) this.o.outbox.wake();
@@ -194,17 +194,17 @@ export class Watcher {
         const g = await tx.query<{ summarized_upto: string }>(`SELECT summarized_upto FROM alert_groups WHERE worker = $1 FOR UPDATE`, [worker]);
         const folded = await tx.query<{ id: string; text: string; source_at: Date }>(
           `SELECT id, text, source_at FROM alerts WHERE worker = $1 AND grouped AND id > $2 ORDER BY id`,
-          [worker, g.rows[0]!.summarized_upto],
+          [worker, g.rows[0].summarized_upto],
         );
         if (folded.rows.length === 0) return;
-        const last = folded.rows[folded.rows.length - 1]!;
+        const last = folded.rows[folded.rows.length - 1];
         const lines = folded.rows.slice(0, 20).map((r) => `• ${clip(oneLine(r.text.split('\n')[1] ?? r.text), 300)}`);
         const more = folded.rows.length > 20 ? `\n…and ${folded.rows.length - 20} more` : '';
         const text = `🚨 ${folded.rows.length} more FALSE claim(s) by worker ${worker} (grouped; the worker stays locked down):\n${lines.join('\n')}${more}\nRelease: /unlock ${worker}`;
         const ins = await tx.query<{ id: string }>(
           `INSERT INTO alerts (dedupe_key, worker, severity, kind, source_at, grouped, text, detail)
            VALUES ($1, $2, 'critical', 'grouped', $3, false, $4, $5) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`,
-          [`group:${worker}:${last.id}`, worker, folded.rows[0]!.source_at, text, JSON.stringify({ alerts: folded.rows.map((r) => r.id) })],
+          [`group:${worker}:${last.id}`, worker, folded.rows[0].source_at, text, JSON.stringify({ alerts: folded.rows.map((r) => r.id) })],
         );
         if (ins.rows[0]) await this.enqueue(tx, String(ins.rows[0].id), text);
         await tx.query(`UPDATE alert_groups SET summarized_upto = $2, last_sent_at = now() WHERE worker = $1`, [worker, last.id]);
@@ -241,10 +241,10 @@ export class Watcher {
     );
     const streak = rows.slice(0, n);
     // Alert once per streak: exactly when it reaches N (the one before it was approved, or there was none).
-    if (streak.length === n && streak.every((r) => !r.approved) && (rows.length === n || rows[n]!.approved)) {
-      const text = `⚠️ Worker ${worker}: ${n} instructions in a row were rejected by the gate (latest ${streak[0]!.id}). Someone may be probing the gate.`;
-      await this.alert('gate_rejections', 'warning', worker, `gate:${worker}:${streak[0]!.id}`, new Date(), text, {
-        instruction_id: instructionId || streak[0]!.id,
+    if (streak.length === n && streak.every((r) => !r.approved) && (rows.length === n || rows[n].approved)) {
+      const text = `⚠️ Worker ${worker}: ${n} instructions in a row were rejected by the gate (latest ${streak[0].id}). Someone may be probing the gate.`;
+      await this.alert('gate_rejections', 'warning', worker, `gate:${worker}:${streak[0].id}`, new Date(), text, {
+        instruction_id: instructionId || streak[0].id,
       });
     }
   }
@@ -259,7 +259,7 @@ export class Watcher {
       [from],
     );
     if (rows.length === 0) return;
-    const upto = rows.reduce((m, r) => (r.upto > m ? r.upto : m), rows[0]!.upto);
+    const upto = rows.reduce((m, r) => (r.upto > m ? r.upto : m), rows[0].upto);
     const text = `ℹ️ Unverifiable claims since ${utc(from)}:\n${rows.map((r) => `• ${r.worker}: ${r.n}`).join('\n')}\n(Claims Wingman could not check; not a lie, but not proven either.)`;
     await this.alert('unverifiable_digest', 'info', '*', `digest:${new Date(upto).getTime()}`, upto, text);
   }

@@ -3,6 +3,7 @@
 // file is what this generates, so a variable added to the schema without its line in the docs fails the tests.
 import { z } from 'zod';
 import { configSchema } from './config.js';
+import { asText } from './util/as-text.js';
 
 interface VariableSchema {
   description?: string;
@@ -27,7 +28,7 @@ function accepts(v: VariableSchema): string {
 
 function defaultOf(v: VariableSchema): string {
   if (v.default === undefined || v.default === '') return '—';
-  return `\`${String(v.default)}\``;
+  return `\`${asText(v.default)}\``;
 }
 
 export function configReference(): string {

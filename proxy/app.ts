@@ -11,13 +11,10 @@ import { ApprovalWaiter } from '../core/approvals/approval-waiter.js';
 import { Approvals } from '../core/approvals/approvals.js';
 import { Grants } from '../core/approvals/grants.js';
 import { DockerAudit } from '../core/audit/docker-audit.js';
-import type { Bus } from '../core/bus/bus.js';
-import { isWorkerName, SIDECAR_SOCKET_SUBDIR, sidecarSocketPath as sidecarSocketIn, workerSocketPath, type Config } from '../core/config.js';
+import { isWorkerName, SIDECAR_SOCKET_SUBDIR, sidecarSocketPath as sidecarSocketIn, workerSocketPath } from '../core/config.js';
 import { wingmanError } from '../core/errors.js';
-import type { Logger } from '../core/log.js';
-import type { Metrics } from '../core/metrics.js';
 import type { PolicyFile } from '../core/policy/policy-file.js';
-import type { Db } from '../core/store/db.js';
+import type { Services } from '../core/services.js';
 import { Workers } from '../core/workers/workers.js';
 import { createForwarder } from './forward.js';
 import { handleCall, type Identity, type ProxyDeps } from './handle-call.js';
@@ -42,12 +39,7 @@ export interface ProxyApp {
   close(): Promise<void>;
 }
 
-export interface ProxyOptions {
-  config: Config;
-  db: Db;
-  bus: Bus;
-  log: Logger;
-  metrics: Metrics;
+export interface ProxyOptions extends Services {
   policy: PolicyFile;
   /** lockdown mirror shared with control under `wingman up`; default: Redis when configured, else in-memory */
   lockMirror?: LockMirror;

@@ -29,7 +29,7 @@ function endToEnd(headers: http.IncomingHttpHeaders): Record<string, string | st
  * collapsed), so that a call reaches the engine byte for byte the same whichever way it is forwarded.
  */
 export function wirePath(path: string): string {
-  // eslint-disable-next-line @typescript-eslint/no-deprecated -- the very parse http-proxy applies; kept for identical bytes
+  // url.parse is deprecated, and it is the very parse http-proxy applies: kept for identical bytes.
   const parsed = url.parse(path).path ?? '';
   const q = parsed.indexOf('?');
   const head = q === -1 ? parsed : parsed.slice(0, q);
@@ -123,7 +123,7 @@ export function createForwarder(
     }
     const headers: http.OutgoingHttpHeaders = {};
     const names = Object.keys(req.headers);
-    for (let i = names.length - 1; i >= 0; i--) headers[names[i]!] = req.headers[names[i]!];
+    for (let i = names.length - 1; i >= 0; i--) headers[names[i]] = req.headers[names[i]];
     let answered = false;
     let ended = false;
     let held: Buffer[] | undefined;

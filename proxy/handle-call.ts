@@ -112,7 +112,7 @@ function isJsonRequest(req: IncomingMessage): boolean {
  * mime.ParseMediaType sees it (parameters dropped, trimmed, lower case).
  */
 function isFormBody(req: IncomingMessage): boolean {
-  const media = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const media = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   return media === 'application/x-www-form-urlencoded' || media === 'multipart/form-data';
 }
 
@@ -186,7 +186,7 @@ export async function handleCall(
   const started = performance.now();
   const method = (req.method ?? 'GET').toUpperCase();
   const ctx: AuditCtx = { route: 'invalid', rule: 'Invalid', path: (req.url ?? '').slice(0, 512), bytesIn: 0, identity };
-  let decisionLabel = 'deny';
+  let decisionLabel: string;
   let spooled: SpooledBody | undefined;
   // Watched from the first moment: a caller that leaves while its call is being looked at (before it is held)
   // must not leave an approval behind that nothing waits on.
@@ -424,7 +424,6 @@ export async function handleCall(
     timed(deps.metrics, decisionLabel).observe((performance.now() - started) / 1000);
   } catch (err) {
     const ref = toRefusal(err, deps.config.upstreamSocket);
-    if (decisionLabel === 'deny' || ref.decision !== 'deny') decisionLabel = ref.decision;
     if (ref.decision === 'invalid') deps.metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
     auditRow(deps, worker, method, ctx, ref.decision, ref.r.status, started, 0, ref.r.message);
     if (io.kind === 'http') {

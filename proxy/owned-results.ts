@@ -9,6 +9,7 @@ import type { ObjectFacts } from '../core/policy/object-facts.js';
 import { normalizeImageRef, refFromRepoTag } from '../core/ownership/image-ref.js';
 import type { OwnedKind, Ownership } from '../core/ownership/ownership.js';
 import type { ProxyDeps } from './handle-call.js';
+import { asText } from '../core/util/as-text.js';
 
 /** Rules whose answer names what was created (ids, `Loaded image:` lines). */
 const CAPTURE = new Set(['ContainerCreate', 'ContainerExec', 'VolumeCreate', 'NetworkCreate', 'ImageCommit', 'ImageLoad']);
@@ -46,8 +47,8 @@ export async function filterListed(ownership: Ownership, worker: string, scope: 
   } catch {
     return Buffer.from('[]');
   }
-  const id = (x: unknown) => String((x as { Id?: unknown }).Id ?? '');
-  const name = (x: unknown) => String((x as { Name?: unknown }).Name ?? '');
+  const id = (x: unknown) => asText((x as { Id?: unknown }).Id, '');
+  const name = (x: unknown) => asText((x as { Name?: unknown }).Name, '');
   const arr = (x: unknown): unknown[] => (Array.isArray(x) ? x : []);
   let dropped = 0;
   const keep = async (kind: OwnedKind, items: unknown[], idOf: (x: unknown) => string) => {
@@ -138,7 +139,7 @@ export async function afterForward(
       // Approved by a human; the references it set are the worker's from now on.
       const text = captured?.toString('utf8') ?? '';
       for (const m of text.matchAll(/Loaded image: ([^\s"\\]+)/g)) {
-        const ref = normalizeImageRef(m[1]!);
+        const ref = normalizeImageRef(m[1]);
         if (ref) await ownership.record('image', ref, worker, { name: ref });
       }
       return;

@@ -95,7 +95,7 @@ export async function forwardUpgrade(
       client.off('data', buffer);
       const lines: string[] = [];
       for (let i = 0; i < res.rawHeaders.length; i += 2) {
-        const k = res.rawHeaders[i]!.toLowerCase();
+        const k = res.rawHeaders[i].toLowerCase();
         if (!['connection', 'transfer-encoding', 'keep-alive', 'content-length'].includes(k)) {
           lines.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
         }

@@ -1,13 +1,12 @@
 // Builds the sidecar: the per-worker gate (/check), claims (/log_claim, /verify), the execution report of
-// `wingman run` (/executed), /health and /metrics, and the background auditor. Listens on 127.0.0.1 only (cli/
+// `wingman run` (/executed), /health and /metrics, and the background verify loop. Listens on 127.0.0.1 only (cli/
 // sidecar.ts); tests build this with an injected Docker handle and use inject() or port 0.
 import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type Dockerode from 'dockerode';
-import { DockerAudit, type DockerAuditRecord } from '../core/audit/docker-audit.js';
-import type { Bus } from '../core/bus/bus.js';
+import { DockerAudit } from '../core/audit/docker-audit.js';
 import { PublishQueue } from '../core/bus/publish-queue.js';
-import { Auditor, type AuditorOptions } from '../core/claims/auditor.js';
+import { VerifyLoop, type VerifyLoopOptions } from '../core/claims/verify-loop.js';
 import { BaselineRecorder, type BaselineBounds } from '../core/claims/baseline-recorder.js';
 import { TaskBaselines } from '../core/claims/task-baselines.js';
 import { ClaimLog } from '../core/claims/claim-log.js';
@@ -16,16 +15,13 @@ import { ClaimVerifier } from '../core/claims/claim-verifier.js';
 import { Claims } from '../core/claims/claims.js';
 import { DockerodeWorkerContainer } from '../core/claims/dockerode-worker-container.js';
 import type { WorkerContainer } from '../core/claims/worker-container.js';
-import type { Config } from '../core/config.js';
 import { wingmanError } from '../core/errors.js';
 import { errorHandler } from '../core/http/error-handler.js';
 import { DecisionBatcher } from '../core/instructions/decision-batcher.js';
 import { Instructions } from '../core/instructions/instructions.js';
 import { GatePool } from '../core/gate/gate-pool.js';
-import type { Logger } from '../core/log.js';
 import { WorkerLockCache } from '../core/lockdown/worker-lock-cache.js';
-import type { Metrics } from '../core/metrics.js';
-import type { Db } from '../core/store/db.js';
+import type { Services } from '../core/services.js';
 import { Workers } from '../core/workers/workers.js';
 import { registerCheckRoute } from './check-route.js';
 import { registerClaimRoutes } from './claim-routes.js';
@@ -33,17 +29,12 @@ import { registerExecutedRoute } from './executed-route.js';
 import { Approvals } from '../core/approvals/approvals.js';
 import { registerValidationRoute, testProcessFrom } from '../validation/validation-route.js';
 
-export interface SidecarOptions {
-  config: Config;
-  db: Db;
-  bus: Bus;
-  log: Logger;
-  metrics: Metrics;
+export interface SidecarOptions extends Services {
   /** the Docker handle the verifiers look into the worker's container with (its own proxy identity or the engine) */
   docker: Dockerode;
   /** replaces the Docker-backed view of the worker's container (tests) */
   container?: WorkerContainer;
-  auditor?: Pick<AuditorOptions, 'concurrency' | 'sweepMs' | 'leaseMs' | 'maxAttempts' | 'consumerId'> & { enabled?: boolean };
+  verifyLoop?: Pick<VerifyLoopOptions, 'concurrency' | 'sweepMs' | 'leaseMs' | 'maxAttempts' | 'consumerId'> & { enabled?: boolean };
   /** tests_passed re-run limit (default 120 s) */
   testTimeoutMs?: number;
   /** task-start baseline bounds beyond the configured ones (tests, bench) */
@@ -64,7 +55,7 @@ export interface SidecarApp {
   lock: WorkerLockCache;
   claims: Claims;
   claimLog: ClaimLog;
-  auditor: Auditor;
+  verifyLoop: VerifyLoop;
   baselines: TaskBaselines;
   recorder: BaselineRecorder;
   audit: DockerAudit;
@@ -100,7 +91,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
     bounds: { ...config.baseline, testTimeoutMs: opts.testTimeoutMs ?? 120_000, ...opts.baseline },
   });
   const verifier = new ClaimVerifier({ worker, container, db, instructions, baselines, recorder, testTimeoutMs: opts.testTimeoutMs });
-  const auditor = new Auditor({ worker, claims, verifier, bus, log, metrics, ...opts.auditor });
+  const verifyLoop = new VerifyLoop({ worker, claims, verifier, bus, log, metrics, ...opts.verifyLoop });
   const audit = new DockerAudit(db, path.join(config.dataDir, 'audit-log', 'sidecar'), log, metrics, bus);
 
   const server = Fastify({
@@ -138,7 +129,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
   server.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   registerCheckRoute(server, { worker, decisions, lock, gate, events, log, metrics, recorder });
-  registerClaimRoutes(server, { worker, claims, claimLog, auditor });
+  registerClaimRoutes(server, { worker, claims, claimLog, verifyLoop });
   registerExecutedRoute(server, { worker, config, instructions, audit });
   registerValidationRoute(server, {
     source: 'sidecar',
@@ -154,7 +145,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
   await server.ready();
   audit.start();
   claimLog.start();
-  if (opts.auditor?.enabled !== false) auditor.start();
+  if (opts.verifyLoop?.enabled !== false) verifyLoop.start();
 
   return {
     server,
@@ -164,7 +155,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
     lock,
     claims,
     claimLog,
-    auditor,
+    verifyLoop,
     baselines,
     recorder,
     audit,
@@ -175,7 +166,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
       await gate.close();
       await events.stop();
       await recorder.stop();
-      await auditor.stop();
+      await verifyLoop.stop();
       await claimLog.stop();
       await audit.stop();
     },

@@ -4,7 +4,7 @@
 //   /verify     {claim_id, wait_ms?} → 200 its verdict (waiting up to wait_ms for it), 202 while still pending
 //               {type, ...} | {text} → logs the claim and verifies it now → 200 the verdict (202 if the store is down)
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Auditor } from '../core/claims/auditor.js';
+import type { VerifyLoop } from '../core/claims/verify-loop.js';
 import { claimFromBody } from '../core/claims/claim-input.js';
 import type { ClaimLog } from '../core/claims/claim-log.js';
 import type { Claims, VerdictRow } from '../core/claims/claims.js';
@@ -15,7 +15,7 @@ export interface ClaimDeps {
   worker: string;
   claims: Claims;
   claimLog: ClaimLog;
-  auditor: Auditor;
+  verifyLoop: VerifyLoop;
 }
 
 const DEFAULT_WAIT_MS = 5_000;
@@ -34,7 +34,7 @@ export function verdictBody(v: VerdictRow) {
 }
 
 export function registerClaimRoutes(server: FastifyInstance, deps: ClaimDeps): void {
-  const { worker, claims, claimLog, auditor } = deps;
+  const { worker, claims, claimLog, verifyLoop } = deps;
 
   server.post('/log_claim', async (req, reply) => {
     const claim = await claimFromBody(req.body, worker);
@@ -56,7 +56,7 @@ export function registerClaimRoutes(server: FastifyInstance, deps: ClaimDeps): v
     if (wait_ms !== undefined && (typeof wait_ms !== 'number' || !Number.isInteger(wait_ms) || wait_ms < 0 || wait_ms > MAX_WAIT_MS)) {
       throw wingmanError('WGM_ERR_CLAIM_INVALID', `wait_ms must be an integer from 0 to ${MAX_WAIT_MS}`);
     }
-    const waitMs = (wait_ms as number | undefined) ?? DEFAULT_WAIT_MS;
+    const waitMs = (wait_ms) ?? DEFAULT_WAIT_MS;
     if (claim_id !== undefined) {
       if (Object.keys(rest).length) throw wingmanError('WGM_ERR_CLAIM_INVALID', 'give either "claim_id" or a claim body, not both');
       if (!isUuid(claim_id)) throw wingmanError('WGM_ERR_CLAIM_INVALID', 'claim_id must be a UUID');
@@ -65,7 +65,7 @@ export function registerClaimRoutes(server: FastifyInstance, deps: ClaimDeps): v
     const claim = await claimFromBody(rest, worker);
     await claimLog.append(claim);
     // Verifying here may take as long as a test re-run; reaching the store may not (it is down, or it is not).
-    return answer(reply, claim.id, waitMs, Math.max(waitMs, auditor.verifyBudgetMs));
+    return answer(reply, claim.id, waitMs, Math.max(waitMs, verifyLoop.verifyBudgetMs));
   });
 
   async function answer(reply: FastifyReply, claimId: string, storeWaitMs: number, waitMs: number) {
@@ -81,7 +81,7 @@ export function registerClaimRoutes(server: FastifyInstance, deps: ClaimDeps): v
     try {
       const claim = await claims.get(claimId);
       if (!claim || claim.worker !== worker) throw wingmanError('WGM_ERR_CLAIM_NOT_FOUND', claimId);
-      row = await auditor.verifyNow(claimId, Math.max(0, deadline - Date.now()));
+      row = await verifyLoop.verifyNow(claimId, Math.max(0, deadline - Date.now()));
     } catch (err) {
       if (isWingmanError(err, 'WGM_ERR_STORE_UNAVAILABLE')) {
         return reply.status(202).send({ claim_id: claimId, status: 'pending', reason: 'the store is not reachable; the claim will be verified when it is back' });

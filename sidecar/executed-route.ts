@@ -42,7 +42,7 @@ export function registerExecutedRoute(server: FastifyInstance, deps: ExecutedDep
         worker,
         method: 'RUN',
         route: RUN_ROUTE,
-        path: argv[0]!.slice(0, 1000),
+        path: argv[0].slice(0, 1000),
         rule: 'WingmanRun',
         decision: 'allow',
         mode: config.policyMode,

@@ -10,7 +10,7 @@ export function startHeartbeat(o: { bus: Bus; log: Logger; worker: string; conta
       .publish('worker.heartbeat', { worker: o.worker, container: o.container ?? null, at: new Date().toISOString() })
       .catch((err) => o.log.warn({ err: (err as Error).message }, 'heartbeat not published'));
   void beat();
-  const timer = setInterval(beat, o.everyMs ?? 5_000);
+  const timer = setInterval(() => void beat(), o.everyMs ?? 5_000);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -9,12 +9,15 @@ import { ROOT } from './helpers/wingman.js';
 
 const mon = path.join(ROOT, 'compose/monitoring');
 
+/** prom-client's typings declare `type` a numeric enum; at run time getMetricsAsJSON gives the type's name. */
+const metricType = (metric: { type: unknown }) => String(metric.type);
+
 async function definedNames(): Promise<Set<string>> {
   const m = createMetrics();
   const names = new Set<string>();
   for (const metric of await m.registry.getMetricsAsJSON()) {
     names.add(metric.name);
-    if (metric.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(metric.name + s);
+    if (metricType(metric) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(metric.name + s);
   }
   return names;
 }
@@ -66,6 +69,6 @@ t.test('metric names follow Prometheus conventions and labels are bounded by con
   const m = createMetrics();
   for (const metric of await m.registry.getMetricsAsJSON()) {
     t.match(metric.name, /^wingman_[a-z0-9_]+$/, metric.name);
-    if (metric.type === 'counter') t.match(metric.name, /_total$/, `${metric.name} is a counter ending in _total`);
+    if (metricType(metric) === 'counter') t.match(metric.name, /_total$/, `${metric.name} is a counter ending in _total`);
   }
 });

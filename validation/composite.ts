@@ -29,7 +29,7 @@ export function compositeScore(scores: Readonly<Record<ValidatorName, number>>):
 }
 
 /** The decision table. Pure; `blocking` is the number (or presence) of blocking findings. */
-export function decide(score: number, blocking: number | boolean): Decision {
+export function compositeDecision(score: number, blocking: number | boolean): Decision {
   if (blocking === true || (typeof blocking === 'number' && blocking > 0)) return 'AUTO_REJECT';
   if (!Number.isFinite(score)) return 'MANUAL_REVIEW';
   return score >= APPROVE_AT ? 'AUTO_APPROVE' : 'MANUAL_REVIEW';
@@ -75,7 +75,7 @@ export function composeOutcomes(outcomes: Readonly<Record<ValidatorName, Validat
     validators[v] = { status, score, findings: o.findings.length, blocking: blockingHere.length, checked: o.checked, summary };
   }
   const score = compositeScore(scores);
-  const decision = decide(score, blocking.length);
+  const decision = compositeDecision(score, blocking.length);
   if (decision === 'AUTO_REJECT') {
     reasons.push(`rejected: ${blocking.length} blocking issue${blocking.length === 1 ? '' : 's'} (any CRITICAL or HIGH finding rejects, whatever the score)`);
   } else if (decision === 'AUTO_APPROVE') {

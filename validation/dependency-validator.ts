@@ -159,8 +159,8 @@ class ManifestIndex {
     const out = [...ms];
     const seen = new Set(ms.map((m) => m.path));
     for (let i = 0; i < out.length && i < 32; i++) {
-      for (const inc of out[i]!.includes ?? []) {
-        const p = posix.normalize(posix.join(out[i]!.dir, inc));
+      for (const inc of out[i].includes ?? []) {
+        const p = posix.normalize(posix.join(out[i].dir, inc));
         if (seen.has(p)) continue;
         seen.add(p);
         const m = await this.load(p);
@@ -201,7 +201,7 @@ function jsRelativeCandidates(fromFile: string, spec: string): string[] {
 
 function npmPackageName(spec: string): string {
   const parts = spec.split('/');
-  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+  return spec.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
 /** tsconfig/jsconfig `paths` prefixes (`@/*` → '@/'), from the given files. */
@@ -339,7 +339,7 @@ function pythonLocalNames(project: Project): Set<string> {
   for (const g of project.files) {
     if (!g.path.endsWith('.py')) continue;
     const parts = g.path.split('/');
-    parts[parts.length - 1] = parts[parts.length - 1]!.replace(/\.py$/, '');
+    parts[parts.length - 1] = parts[parts.length - 1].replace(/\.py$/, '');
     for (const p of parts) localTops.add(p);
   }
   return localTops;
@@ -365,7 +365,7 @@ async function checkPyImports(project: Project, f: ProjectFile, manifests: Manif
       if (!ok) unresolved('dependency.unresolved-local', `relative import "${'.'.repeat(imp.level)}${imp.module}" does not resolve to a module`);
       continue;
     }
-    const top = imp.module.split('.')[0]!;
+    const top = imp.module.split('.')[0];
     if (PY_STDLIB.has(top) || PYTHON_ALWAYS_AVAILABLE.has(top)) continue;
     if (isTest && (top === 'pytest' || top === '_pytest')) continue;
     if (localTops.has(top)) continue;

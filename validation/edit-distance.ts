@@ -15,9 +15,9 @@ export function editDistance(a: string, b: string, max = Infinity): number {
     let rowMin = cur[0];
     for (let j = 1; j <= m; j++) {
       const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
-      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
       if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) {
-        v = Math.min(v, prev2[j - 2]! + 1);
+        v = Math.min(v, prev2[j - 2] + 1);
       }
       cur[j] = v;
       if (v < rowMin) rowMin = v;
@@ -25,5 +25,5 @@ export function editDistance(a: string, b: string, max = Infinity): number {
     if (rowMin > max) return max + 1;
     [prev2, prev, cur] = [prev, cur, prev2];
   }
-  return prev[m]! > max ? max + 1 : prev[m]!;
+  return prev[m] > max ? max + 1 : prev[m];
 }

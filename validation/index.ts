@@ -1,6 +1,6 @@
 // Public surface of output validation, for the sidecar, the control API and the CLI.
 export { validateOutput, LIMITS, type ValidateOptions } from './validate-output.js';
-export { decide, compositeScore, validatorScore, composeOutcomes, describeFinding, WEIGHTS, PENALTIES, APPROVE_AT } from './composite.js';
+export { compositeDecision, compositeScore, validatorScore, composeOutcomes, describeFinding, WEIGHTS, PENALTIES, APPROVE_AT } from './composite.js';
 export { validateSyntax } from './syntax-validator.js';
 export { validateSecurity } from './security-validator.js';
 export { validateDependencies, typosquatTarget, maliciousEntry } from './dependency-validator.js';

@@ -53,7 +53,7 @@ export function forEachNode(sf: ts.SourceFile, visit: (n: ts.Node) => void): voi
     visit(n);
     kids.length = 0;
     n.forEachChild(push);
-    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]!);
+    for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]);
   }
 }
 
@@ -125,7 +125,7 @@ export function jsImports(sf: ts.SourceFile): ImportRef[] {
     const isDynamic = e.kind === ts.SyntaxKind.ImportKeyword;
     if ((isRequire || isResolve || isDynamic) && n.arguments.length >= 1) {
       const s = stringArg(n.arguments[0]);
-      if (s !== null) add(s, n.arguments[0]!);
+      if (s !== null) add(s, n.arguments[0]);
     }
   }
   return out.sort((a, b) => a.line - b.line || a.column - b.column);

@@ -161,16 +161,16 @@ export interface Pep508 {
 }
 
 export function parsePep508(text: string): Pep508 | null {
-  const noMarker = text.split(';')[0]!.trim();
+  const noMarker = text.split(';')[0].trim();
   const at = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*@\s*(\S+)$/.exec(noMarker);
   if (at) {
-    const url = at[3]!;
-    return { name: at[1]!, spec: url, kind: /^git\+/.test(url) ? 'git' : /^file:/.test(url) ? 'file' : 'url', bounded: false };
+    const url = at[3];
+    return { name: at[1], spec: url, kind: /^git\+/.test(url) ? 'git' : /^file:/.test(url) ? 'file' : 'url', bounded: false };
   }
   const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(\(?\s*([<>=!~][^;]*?)\s*\)?)?\s*$/.exec(noMarker);
-  if (!m || !PY_NAME.test(m[1]!)) return null;
+  if (!m || !PY_NAME.test(m[1])) return null;
   const spec = (m[4] ?? '').trim();
-  return { name: m[1]!, spec, kind: 'registry', bounded: pyRangeBounded(spec) };
+  return { name: m[1], spec, kind: 'registry', bounded: pyRangeBounded(spec) };
 }
 
 export function parseRequirements(content: string): {
@@ -186,20 +186,20 @@ export function parseRequirements(content: string): {
   const lines = content.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
-    let text = lines[i]!;
+    let text = lines[i];
     // Backslash continuations join physical lines.
-    while (text.endsWith('\\') && i + 1 < lines.length) text = text.slice(0, -1) + ' ' + lines[++i]!;
+    while (text.endsWith('\\') && i + 1 < lines.length) text = text.slice(0, -1) + ' ' + lines[++i];
     text = text.replace(/(^|\s)#.*$/, '').trim();
     if (text === '') continue;
     // Per-requirement options such as --hash are allowed after the requirement.
     const hashless = text.replace(/\s+--hash[=\s]\S+/g, '').trim();
     let m: RegExpExecArray | null;
     if ((m = /^(-r|--requirement|-c|--constraint)[=\s]+(\S+)$/.exec(hashless))) {
-      includes.push(m[2]!);
+      includes.push(m[2]);
       continue;
     }
     if ((m = /^(--extra-index-url|--index-url|-i|--find-links|-f)[=\s]+(\S+)$/.exec(hashless))) {
-      if (m[1] !== '--index-url' && m[1] !== '-i') extraIndexes.push({ url: m[2]!, line: lineNo });
+      if (m[1] !== '--index-url' && m[1] !== '-i') extraIndexes.push({ url: m[2], line: lineNo });
       continue;
     }
     if (/^--?[a-z]/.test(hashless) && !/^(-e|--editable)[=\s]/.test(hashless)) continue; // other pip options
@@ -207,7 +207,7 @@ export function parseRequirements(content: string): {
     if (/^(git\+|hg\+|svn\+|bzr\+|https?:|file:|\.{0,2}\/)/.test(target)) {
       const egg = /[#&]egg=([A-Za-z0-9._-]+)/.exec(target);
       const kind: SpecKind = /^git\+/.test(target) ? 'git' : /^https?:/.test(target) ? 'url' : /^(file:|\.{0,2}\/)/.test(target) ? 'file' : 'url';
-      if (egg) deps.push({ ecosystem: 'pypi', name: egg[1]!, spec: target, kind, bounded: false, line: lineNo });
+      if (egg) deps.push({ ecosystem: 'pypi', name: egg[1], spec: target, kind, bounded: false, line: lineNo });
       else if (kind !== 'file') errors.push({ line: lineNo, message: 'URL requirement without #egg=<name>' });
       continue;
     }
@@ -246,7 +246,7 @@ export function parsePyproject(path: string, content: string): Manifest {
   const m: Manifest = { ecosystem: 'pypi', path, dir: posix.dirname(path), deps: [], errors: [] };
   let doc: Record<string, unknown>;
   try {
-    doc = parseToml(content) as Record<string, unknown>;
+    doc = parseToml(content);
   } catch (e) {
     const err = e as { line?: number; message?: string };
     m.errors.push({ line: err.line ?? 1, message: `pyproject.toml is not valid TOML: ${(err.message ?? '').split('\n')[0]}` });

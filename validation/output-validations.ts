@@ -82,7 +82,7 @@ export class OutputValidations {
         JSON.stringify(files),
       ],
     );
-    const id = rows[0]!.id;
+    const id = rows[0].id;
     const record: ValidationRecord = { validation_id: id, ...result };
     if (result.decision === 'MANUAL_REVIEW') {
       const { approval } = await this.approvals.request({

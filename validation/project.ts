@@ -1,11 +1,12 @@
 // The parsed form of a change set, built once and shared by every validator so that each file is parsed once:
-// TypeScript source files for JS/TS, tree-sitter trees for Python and shell, YAML documents. The validators are
-// functions of this object (plus options); only building it is asynchronous (WASM loading, the sh-syntax parser).
+// TypeScript source files for JS/TS, tree-sitter trees for Python, YAML documents. Shell is read where it is judged,
+// by core/gate/shell-parse.ts (shell-analysis.ts), whose parse is cheap and synchronous. The validators are functions
+// of this object (plus options); only building it is asynchronous (WASM loading).
 import { posix } from 'node:path';
 import ts from 'typescript';
 import YAML from 'yaml';
 import { detectLanguage, isJsLike, type Language } from './languages.js';
-import { loadTreeSitter, type TreeSitterParsers, type TsTree } from './tree-sitter.js';
+import { loadTreeSitter, type TsTree } from './tree-sitter.js';
 import type { SourceFile } from './types.js';
 
 export interface ProjectFile {
@@ -15,6 +16,7 @@ export interface ProjectFile {
   /** NUL bytes: not text, not analysed beyond the secret scan. */
   binary: boolean;
   ts?: ts.SourceFile;
+  /** Python only. */
   tree?: TsTree;
   yaml?: YAML.Document.Parsed[];
 }
@@ -32,8 +34,6 @@ export interface Project {
   program?: ts.Program;
   fileExists?: (path: string) => Promise<boolean>;
   readFile?: (path: string) => Promise<string>;
-  /** Loaded when any file needs it; validators use it for shell snippets (Dockerfile RUN, package.json scripts). */
-  treeSitter?: TreeSitterParsers;
   dispose(): void;
 }
 
@@ -107,13 +107,12 @@ export async function buildProject(
     });
   }
 
-  // Always loaded (once per process): shell snippets can hide in any language (exec('curl … | sh')).
-  const parsers = await loadTreeSitter();
+  // Loaded (once per process) only when a change has Python in it.
+  const parsers = out.some((f) => f.language === 'python') ? await loadTreeSitter() : null;
   const trees: TsTree[] = [];
   for (const f of out) {
-    if (f.language === 'python') f.tree = parsers.parse('python', f.content);
-    else if (f.language === 'bash' || f.language === 'sh' || f.language === 'bats') f.tree = parsers.parse('bash', f.content);
-    else if (f.language === 'yaml') f.yaml = YAML.parseAllDocuments(f.content, { prettyErrors: false, uniqueKeys: true }) as YAML.Document.Parsed[];
+    if (f.language === 'python') f.tree = parsers!.parse('python', f.content);
+    else if (f.language === 'yaml') f.yaml = YAML.parseAllDocuments(f.content, { prettyErrors: false, uniqueKeys: true });
     if (f.tree) trees.push(f.tree);
   }
 
@@ -125,7 +124,6 @@ export async function buildProject(
     program,
     fileExists: opts.fileExists,
     readFile: opts.readFile,
-    treeSitter: parsers,
     dispose() {
       for (const t of trees.splice(0)) t.delete();
     },

@@ -56,8 +56,6 @@ const INDEXED_TYPES = [
   'decorator',
   'print_statement',
   'exec_statement',
-  'command',
-  'pipeline',
 ];
 const indexCache = new WeakMap<TsNode['tree'], Map<string, TsNode[]>>();
 
@@ -76,7 +74,7 @@ export function nodesOfType(root: TsNode, types: string[]): TsNode[] {
     }
     indexCache.set(root.tree, idx);
   }
-  const out = types.flatMap((t) => idx!.get(t) ?? []);
+  const out = types.flatMap((t) => idx.get(t) ?? []);
   return types.length > 1 ? out.sort((a, b) => a.startIndex - b.startIndex) : out;
 }
 
@@ -120,7 +118,7 @@ function bindings(tree: TsTree): Map<string, string> {
           const alias = c.childForFieldName('alias')?.text;
           if (name && alias) b.set(alias, name);
         } else {
-          const first = c.text.split('.')[0]!;
+          const first = c.text.split('.')[0];
           b.set(first, first);
         }
       }

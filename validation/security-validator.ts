@@ -1,14 +1,15 @@
-// Security validator: applies SECURITY_RULES (security-rules.ts) to the syntax trees, so code in comments and strings
-// never fires, and reports secrets through the product's one scanner (core/secrets) with redacted previews only.
+// Security validator: applies SECURITY_RULES (security-rules.ts) to the syntax trees, and to shell as the gate's parser
+// reads it (shell-analysis.ts), so code in comments and strings never fires, and reports secrets through the product's
+// one scanner (core/secrets) with redacted previews only.
 import { posix } from 'node:path';
 import { DockerfileParser, type From, type Instruction } from 'dockerfile-ast';
 import ts from 'typescript';
-import YAML, { isMap, isPair, isScalar, isSeq, type Node as YamlNode } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, type Node as YamlNode } from 'yaml';
 import { scanSecrets as defaultScanSecrets, type SecretFinding } from '../core/secrets/index.js';
 import { constStrings, jsCalls, jsNodes, literalValue, nodePosition, type CallSite } from './js-analysis.js';
 import { isJsLike, isShellLike } from './languages.js';
 import { lineCol, type Project, type ProjectFile } from './project.js';
-import { nodesOfType, pyCalls, pyHasInterpolation, pyLiteralString, pyStaticText, type PyCall } from './python-analysis.js';
+import { nodesOfType, pyCalls, pyHasInterpolation, pyLiteralString, type PyCall } from './python-analysis.js';
 import {
   SECRET_RULE_PREFIX,
   SECRET_SEVERITY,
@@ -19,16 +20,13 @@ import {
   SQL_WHERE_FRAGMENT,
   type ComposeRule,
   type DockerfileRule,
-  type JsAssignRule,
-  type JsCallRule,
-  type JsPropertyRule,
   type PyCallRule,
   type SecurityRule,
   type ShellCommandRule,
   type ShellPipeRule,
 } from './security-rules.js';
-import { shellCommands } from './shell-analysis.js';
-import type { TsNode, TsTree } from './tree-sitter.js';
+import { shellCommands, substitutedCommands, type ShellCommand, type ShellPipeline } from './shell-analysis.js';
+import type { TsNode } from './tree-sitter.js';
 import { isBlockingSeverity, type Finding, type ValidatorOutcome } from './types.js';
 
 export interface SecurityOptions {
@@ -45,24 +43,15 @@ function rulesOf<K extends SecurityRule['kind']>(rules: readonly SecurityRule[],
 
 // ------------------------------------------------------------------ shell
 
-function checkShellText(text: string, lineOffset: number, project: Project, rules: readonly SecurityRule[], emit: Emit): void {
-  if (!project.treeSitter || text.trim() === '') return;
-  const tree = project.treeSitter.parse('bash', text);
-  try {
-    checkShellTree(tree, lineOffset, rules, emit);
-  } finally {
-    tree.delete();
-  }
-}
-
-function checkShellTree(tree: TsTree, lineOffset: number, rules: readonly SecurityRule[], emit: Emit): void {
-  const { commands, pipelines } = shellCommands(tree, lineOffset);
+function checkShellText(text: string, lineOffset: number, rules: readonly SecurityRule[], emit: Emit): void {
+  if (text.trim() === '') return;
+  const { commands, pipelines } = shellCommands(text, lineOffset);
   for (const rule of rulesOf(rules, 'sh-fetch-exec')) checkFetchExec(rule, commands, pipelines, emit);
   for (const c of commands) {
     const fired = new Set<string>();
     for (const rule of rulesOf(rules, 'sh-command')) {
       if (c.name !== rule.command || fired.has(rule.command)) continue;
-      if (matchesShellCommand(rule, c.args.map((a) => a.text))) {
+      if (matchesShellCommand(rule, c.args)) {
         emit(rule, c.line, c.column);
         // One finding per command: chmod 777 is not also "world-writable".
         fired.add(rule.command);
@@ -71,22 +60,20 @@ function checkShellTree(tree: TsTree, lineOffset: number, rules: readonly Securi
   }
 }
 
-function matchesShellCommand(rule: ShellCommandRule, args: string[]): boolean {
+function matchesShellCommand(rule: ShellCommandRule, args: readonly string[]): boolean {
   const hasFlag = !rule.flagPattern || args.some((a) => rule.flagPattern!.test(a));
   return hasFlag && args.some((a) => rule.argPattern.test(a));
 }
 
-function checkFetchExec(rule: ShellPipeRule, commands: ReturnType<typeof shellCommands>['commands'], pipelines: ReturnType<typeof shellCommands>['pipelines'], emit: Emit): void {
+function checkFetchExec(rule: ShellPipeRule, commands: ShellCommand[], pipelines: ShellPipeline[], emit: Emit): void {
   for (const p of pipelines) {
     const i = p.commands.findIndex((c) => rule.fetchers.includes(c.name));
     if (i >= 0 && p.commands.slice(i + 1).some((c) => rule.interpreters.includes(c.name))) emit(rule, p.line, p.column);
   }
   // bash <(curl …), sh -c "$(wget …)", source <(curl …), eval "$(curl …)"
-  const fetchIn = (n: TsNode): boolean =>
-    n.descendantsOfType('command').some((d) => rule.fetchers.includes(d?.childForFieldName('name')?.text ?? ''));
   for (const c of commands) {
     if (!rule.interpreters.includes(c.name)) continue;
-    if (c.args.some((a) => fetchIn(a.node) && /\$\(|<\(|`/.test(a.node.text))) emit(rule, c.line, c.column);
+    if (c.args.some((a) => substitutedCommands(a).some((n) => rule.fetchers.includes(n)))) emit(rule, c.line, c.column);
   }
 }
 
@@ -100,7 +87,7 @@ function jsIsLiteral(arg: ts.Expression | undefined, consts: Map<string, string>
 function jsRunsShell(call: CallSite, consts: Map<string, string>): boolean {
   const first = literalValue(call.args[0], consts);
   const argv = call.args[1];
-  const opts = call.args.find((a) => ts.isObjectLiteralExpression(a)) as ts.ObjectLiteralExpression | undefined;
+  const opts = call.args.find((a): a is ts.ObjectLiteralExpression => ts.isObjectLiteralExpression(a));
   const shellOpt = opts?.properties.some(
     (p) => ts.isPropertyAssignment(p) && p.name.getText() === 'shell' && p.initializer.kind !== ts.SyntaxKind.FalseKeyword,
   );
@@ -111,7 +98,7 @@ function jsRunsShell(call: CallSite, consts: Map<string, string>): boolean {
   return argvDynamic && (isShellBinary || !!shellOpt);
 }
 
-function jsChecks(project: Project, f: ProjectFile, rules: readonly SecurityRule[], emit: Emit): void {
+function jsChecks(f: ProjectFile, rules: readonly SecurityRule[], emit: Emit): void {
   const sf = f.ts!;
   const consts = constStrings(sf);
   const calls = jsCalls(sf);
@@ -133,21 +120,21 @@ function jsChecks(project: Project, f: ProjectFile, rules: readonly SecurityRule
   for (const c of calls) {
     if (c.callee !== 'child_process.exec' && c.callee !== 'child_process.execSync') continue;
     const cmd = literalValue(c.args[0], consts);
-    if (cmd !== null) checkShellText(cmd, c.line - 1, project, rules, emit);
+    if (cmd !== null) checkShellText(cmd, c.line - 1, rules, emit);
   }
   const props = rulesOf(rules, 'js-property');
   const assigns = rulesOf(rules, 'js-assign');
   const sqlRules = rulesOf(rules, 'sql-build').filter((r) => r.language === 'js');
   const nodes = jsNodes(sf);
   for (const n of nodes.props) {
-    for (const rule of props as JsPropertyRule[]) {
+    for (const rule of props) {
       const name = ts.isIdentifier(n.name) || ts.isStringLiteral(n.name) ? n.name.text : null;
       if (name === rule.property && n.initializer.getText(sf) === rule.value) emit(rule, ...at(sf, n));
     }
   }
   for (const n of nodes.binaries) {
     if (n.operatorToken.kind !== ts.SyntaxKind.EqualsToken) continue;
-    for (const rule of assigns as JsAssignRule[]) {
+    for (const rule of assigns) {
       const target = n.left.getText(sf).replace(/\[['"]([\w$]+)['"]\]/g, '.$1');
       const v = literalValue(n.right, consts);
       if (target === rule.target && v !== null && rule.values.includes(v)) emit(rule, ...at(sf, n));
@@ -219,7 +206,7 @@ function jsBuildsSql(n: ts.Node, consts: Map<string, string>): SqlVerdict {
     n.templateSpans.forEach((span, i) => {
       if (jsSafePiece(span.expression, consts)) return;
       unsafe++;
-      if (/['"]$/.test(pieces[i]!) && /^['"]/.test(pieces[i + 1]!)) quoted = true;
+      if (/['"]$/.test(pieces[i]) && /^['"]/.test(pieces[i + 1])) quoted = true;
     });
     return sqlVerdict(pieces, quoted, unsafe, jsPassedWithParams(n));
   }
@@ -344,7 +331,7 @@ function pyBuildsSql(n: TsNode): SqlVerdict {
   return null;
 }
 
-function pyChecks(project: Project, f: ProjectFile, rules: readonly SecurityRule[], emit: Emit): void {
+function pyChecks(f: ProjectFile, rules: readonly SecurityRule[], emit: Emit): void {
   const calls = pyCalls(f.tree!);
   const callRules = rulesOf(rules, 'py-call');
   for (const c of calls) {
@@ -352,7 +339,7 @@ function pyChecks(project: Project, f: ProjectFile, rules: readonly SecurityRule
     // Literal shell commands are shell code.
     const shellish = c.callee === 'os.system' || c.callee === 'os.popen' || (c.callee.startsWith('subprocess.') && c.keywords.get('shell')?.text === 'True');
     const cmd = shellish ? pyLiteralString(c.positional[0]) : null;
-    if (cmd !== null) checkShellText(cmd, c.line - 1, project, rules, emit);
+    if (cmd !== null) checkShellText(cmd, c.line - 1, rules, emit);
   }
   const sqlRules = rulesOf(rules, 'sql-build').filter((r) => r.language === 'python');
   if (sqlRules.length) {
@@ -368,7 +355,7 @@ function pyChecks(project: Project, f: ProjectFile, rules: readonly SecurityRule
 
 const ROOT_USER = /^(root|0)(:(root|0))?$/;
 
-function dockerfileChecks(project: Project, f: ProjectFile, rules: readonly SecurityRule[], emit: Emit): void {
+function dockerfileChecks(f: ProjectFile, rules: readonly SecurityRule[], emit: Emit): void {
   const df = DockerfileParser.parse(f.content);
   const instructions = df.getInstructions();
   const drules = rulesOf(rules, 'dockerfile');
@@ -405,12 +392,12 @@ function dockerfileChecks(project: Project, f: ProjectFile, rules: readonly Secu
       // The raw text after RUN (continuations intact), so line numbers inside the command stay right.
       const r = ins.getRange();
       const lines = f.content.split('\n').slice(r.start.line, r.end.line + 1);
-      lines[0] = lines[0]!.replace(/^\s*RUN\s+((--\S+\s+)*)/i, (m) => ' '.repeat(m.length));
+      lines[0] = lines[0].replace(/^\s*RUN\s+((--\S+\s+)*)/i, (m) => ' '.repeat(m.length));
       let script = lines.join('\n');
       // RUN <<EOF … EOF: the heredoc body is the script.
       const hd = /^\s*<<-?\s*["']?(\w+)["']?[^\n]*\n([\s\S]*?)\n\s*\1\s*$/.exec(script);
-      if (hd) script = '\n' + hd[2]!;
-      checkShellText(script, r.start.line, project, rules, emit);
+      if (hd) script = '\n' + hd[2];
+      checkShellText(script, r.start.line, rules, emit);
     }
   }
   if (last && last.getArgumentsContent()?.trim() !== 'scratch') {
@@ -481,7 +468,7 @@ function yamlChecks(f: ProjectFile, rules: readonly SecurityRule[], emit: Emit):
 
 // ------------------------------------------------------------------ package.json scripts
 
-function packageJsonScripts(project: Project, f: ProjectFile, rules: readonly SecurityRule[], emit: Emit): void {
+function packageJsonScripts(f: ProjectFile, rules: readonly SecurityRule[], emit: Emit): void {
   let pkg: unknown;
   try {
     pkg = JSON.parse(f.content.replace(/^\uFEFF/, ''));
@@ -494,7 +481,7 @@ function packageJsonScripts(project: Project, f: ProjectFile, rules: readonly Se
     if (typeof cmd !== 'string') continue;
     const idx = f.content.indexOf(`"${name}"`);
     const line = idx >= 0 ? lineCol(f.content, idx).line : 1;
-    checkShellText(cmd, line - 1, project, rules, emit);
+    checkShellText(cmd, line - 1, rules, emit);
   }
 }
 
@@ -520,13 +507,13 @@ async function secretsByFile(files: ProjectFile[], scan: (text: string) => Promi
     let hi = starts.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= s.start) lo = mid;
+      if (starts[mid] <= s.start) lo = mid;
       else hi = mid - 1;
     }
-    const f = files[lo]!;
-    const start = s.start - starts[lo]!;
+    const f = files[lo];
+    const start = s.start - starts[lo];
     if (start < 0 || start >= f.content.length) continue; // inside a separator
-    const end = Math.min(s.end - starts[lo]!, f.content.length);
+    const end = Math.min(s.end - starts[lo], f.content.length);
     const lc = lineCol(f.content, start);
     out.get(f)!.push({ ...s, start, end, line: lc.line, column: lc.column });
   }
@@ -558,12 +545,12 @@ export async function validateSecurity(project: Project, opts: SecurityOptions =
     };
     checked++;
     if (!f.binary) {
-      if (isJsLike(f.language) && f.ts) jsChecks(project, f, rules, emit);
-      else if (f.language === 'python' && f.tree) pyChecks(project, f, rules, emit);
-      else if (isShellLike(f.language) && f.tree) checkShellTree(f.tree, 0, rules, emit);
-      else if (f.language === 'dockerfile') dockerfileChecks(project, f, rules, emit);
+      if (isJsLike(f.language) && f.ts) jsChecks(f, rules, emit);
+      else if (f.language === 'python' && f.tree) pyChecks(f, rules, emit);
+      else if (isShellLike(f.language)) checkShellText(f.content, 0, rules, emit);
+      else if (f.language === 'dockerfile') dockerfileChecks(f, rules, emit);
       else if (f.language === 'yaml') yamlChecks(f, rules, emit);
-      if (posix.basename(f.path) === 'package.json') packageJsonScripts(project, f, rules, emit);
+      if (posix.basename(f.path) === 'package.json') packageJsonScripts(f, rules, emit);
     }
     for (const s of secrets.get(f) ?? []) {
       findings.push({

@@ -1,77 +1,82 @@
-// Commands and pipelines of a shell script from its tree-sitter bash tree (error-tolerant, so a half-valid script
-// still yields its commands). Comments and quoted strings are not commands; `echo "rm -rf /"` is an echo.
-import { nodesOfType } from './python-analysis.js';
-import type { TsNode, TsTree } from './tree-sitter.js';
-
-export interface ShellWord {
-  /** Source text with quotes removed (expansions kept as written: `$HOME`, `${DIR:?}`). */
-  text: string;
-  node: TsNode;
-}
+// Commands and pipelines of a shell script, read by the product's one shell parser: core/gate/shell-parse.ts, the
+// parser the instruction gate judges commands with, so a script in a change and a command in an instruction are read
+// alike. It never throws, so a half-valid script still yields its commands. Comments, quoted strings and here-document
+// bodies are not commands (`echo "rm -rf /"` is an echo); `$(…)`, backticks, `<(…)` and scripts handed to another
+// shell (`sh -c '…'`, `eval "…"`, `bash <<EOF`) are, and wrappers (sudo, env X=1, nohup, timeout, xargs…) are
+// stripped. Syntax errors are not this module's business: the syntax validator asks mvdan/sh (sh-syntax).
+import { parseCommandLines, parseShell } from '../core/gate/shell-parse.js';
 
 export interface ShellCommand {
-  /** Command name after wrappers (sudo, env, nohup, time, command, exec, doas) are stripped. */
+  /** Command name (last path segment) after wrappers are stripped. */
   name: string;
-  args: ShellWord[];
-  node: TsNode;
+  /** Words after the name, quotes removed, expansions as written (`$HOME`, `${DIR:?}`, `$(curl …)`). */
+  args: readonly string[];
   line: number;
   column: number;
 }
 
 export interface ShellPipeline {
+  /** The simple commands joined by `|`; only pipelines of two or more commands are listed. */
   commands: ShellCommand[];
-  node: TsNode;
   line: number;
   column: number;
 }
 
-const WRAPPERS = new Set(['sudo', 'doas', 'env', 'nohup', 'time', 'command', 'exec', 'nice', 'stdbuf', 'timeout']);
+const base = (w: string): string => w.replace(/^.*\//, '');
 
-function unquote(s: string): string {
-  return s.replace(/^\$'/, "'").replace(/["']/g, '');
-}
-
-function toCommand(n: TsNode, lineOffset: number): ShellCommand | null {
-  const nameNode = n.childForFieldName('name');
-  if (!nameNode) return null;
-  const words: ShellWord[] = [{ text: unquote(nameNode.text), node: nameNode }];
-  for (const a of n.childrenForFieldName('argument')) if (a) words.push({ text: unquote(a.text), node: a });
-  // Strip wrappers and their options/assignments: `sudo -E env FOO=1 rm -rf /` → rm -rf /
-  let i = 0;
-  while (i < words.length && WRAPPERS.has(words[i]!.text.split('/').pop()!)) {
-    const w = words[i]!.text.split('/').pop()!;
-    i++;
-    while (i < words.length && (words[i]!.text.startsWith('-') || (w === 'env' && /^[A-Za-z_]\w*=/.test(words[i]!.text)) || (w === 'timeout' && /^\d/.test(words[i]!.text)))) i++;
-  }
-  if (i >= words.length) return null;
-  return {
-    name: words[i]!.text.split('/').pop()!,
-    args: words.slice(i + 1),
-    node: n,
-    line: n.startPosition.row + 1 + lineOffset,
-    column: n.startPosition.column + 1,
+/** 1-based line and column of each offset of `text`, by binary search over the line starts. */
+function positions(text: string): (offset: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: offset - starts[lo] + 1 };
   };
 }
 
-export function shellCommands(tree: TsTree, lineOffset = 0): { commands: ShellCommand[]; pipelines: ShellPipeline[] } {
-  const commands: ShellCommand[] = [];
-  const pipelines: ShellPipeline[] = [];
-  for (const n of nodesOfType(tree.rootNode, ['command', 'pipeline'])) {
-    if (n.type === 'command') {
-      const c = toCommand(n, lineOffset);
-      if (c) commands.push(c);
-    } else if (n.type === 'pipeline') {
-      const cmds: ShellCommand[] = [];
-      for (const c of n.namedChildren) {
-        if (!c) continue;
-        const inner = c.type === 'redirected_statement' ? c.childForFieldName('body') : c;
-        if (inner?.type === 'command') {
-          const cmd = toCommand(inner, lineOffset);
-          if (cmd) cmds.push(cmd);
-        }
-      }
-      pipelines.push({ commands: cmds, node: n, line: n.startPosition.row + 1 + lineOffset, column: n.startPosition.column + 1 });
+/**
+ * Every command and every `|` pipeline of `text`, in document order (a substitution's commands after the command they
+ * are in); lines are shifted by `lineOffset` (the text's place in its file).
+ */
+export function shellCommands(text: string, lineOffset = 0): { commands: ShellCommand[]; pipelines: ShellPipeline[] } {
+  const at = positions(text);
+  const commands: { start: number; command: ShellCommand }[] = [];
+  const pipelines: { start: number; pipeline: ShellPipeline }[] = [];
+  for (const p of parseCommandLines(text)) {
+    const cmds: ShellCommand[] = [];
+    for (const c of p.commands) {
+      // A bare assignment (`X=1`) or `command -v x` runs nothing.
+      if (c.argv.length === 0) continue;
+      const pos = at(c.start);
+      const command = { name: base(c.argv[0]), args: c.argv.slice(1), line: pos.line + lineOffset, column: pos.column };
+      cmds.push(command);
+      commands.push({ start: c.start, command });
+    }
+    if (p.commands.length > 1 && cmds.length > 0) {
+      const start = p.commands[0].start;
+      const pos = at(start);
+      pipelines.push({ start, pipeline: { commands: cmds, line: pos.line + lineOffset, column: pos.column } });
     }
   }
-  return { commands, pipelines };
+  // Array.prototype.sort is stable: commands of a script handed to another shell share a start and keep their order.
+  return {
+    commands: commands.sort((a, b) => a.start - b.start).map((c) => c.command),
+    pipelines: pipelines.sort((a, b) => a.start - b.start).map((p) => p.pipeline),
+  };
+}
+
+/** Names of the commands run by the `$(…)`, backtick and `<(…)` substitutions in one word: `"$(curl -s x)"` → curl. */
+export function substitutedCommands(word: string): string[] {
+  if (!/\$\(|<\(|>\(|`/.test(word)) return [];
+  const names: string[] = [];
+  for (const sub of parseShell(word).substitutions) {
+    for (const p of parseCommandLines(sub.text)) for (const c of p.commands) if (c.argv.length > 0) names.push(base(c.argv[0]));
+  }
+  return names;
 }

@@ -3,19 +3,22 @@
 // (bash, POSIX sh, bats), JSON.parse (JSON), the TypeScript JSON parser (JSONC), yaml (YAML), dockerfile-utils
 // (Dockerfile), smol-toml (TOML), and our own line parser (requirements files).
 //
-// Shell: bash and bats files are parsed by tree-sitter (already done for the security validator); only when it reports
-// an error is the file re-parsed by mvdan/sh (sh-syntax), whose verdict and position are the ones reported, because
-// tree-sitter-bash's error recovery also flags valid heredocs and case patterns (8 of 145 system scripts on this
-// machine) and a false syntax error rejects good work. POSIX sh files always go through mvdan/sh in POSIX mode, which
-// knows the bash-isms tree-sitter-bash accepts. sh-syntax instantiates a fresh WASM runtime per call (tens of ms),
-// which is why it is not the first parser for every shell file.
+// Shell: mvdan/sh (the parser of shfmt) is the one syntax checker, for every shell file, in the file's dialect (bash,
+// POSIX sh, bats). It is kept beside core/gate/shell-parse.ts (which reads shell for the security rules and the gate)
+// because the two do different jobs: shell-parse is total and lenient on purpose (a judge must read broken shell too,
+// synchronously, in processes that load no WASM), so it cannot say what is an error; mvdan/sh knows bash's grammar and
+// names the position. Tree-sitter-bash is not used: its error recovery flagged valid heredocs and case patterns (8 of
+// 145 system scripts on this machine) and let invalid scripts through (`else fi`, a stray `done`), so it could only
+// ever have been a pre-filter for mvdan/sh, one that hid real errors. The price is mvdan/sh on every shell file: about
+// 5 ms each (a fresh WASM instance per call, see check-shell-syntax.ts) where tree-sitter took well under 1 ms.
 import { validate as validateDockerfile } from 'dockerfile-utils';
-import { LangVariant, parse as parseShell } from 'sh-syntax';
+import { LangVariant } from 'sh-syntax';
 import { parse as parseToml } from 'smol-toml';
 import ts from 'typescript';
 import { parseRequirements } from './manifests.js';
 import { lineCol, type Project, type ProjectFile } from './project.js';
 import { nodesOfType } from './python-analysis.js';
+import { checkShellSyntax } from './check-shell-syntax.js';
 import { walkTree, type TsNode } from './tree-sitter.js';
 import type { Finding, ValidatorOutcome } from './types.js';
 
@@ -36,7 +39,7 @@ function jsErrors(p: Project, f: ProjectFile): Finding[] {
 }
 
 function shortToken(text: string): string {
-  const t = text.split('\n')[0]!.trim();
+  const t = text.split('\n')[0].trim();
   return t.length > 0 && t.length <= 12 ? ` near '${t}'` : '';
 }
 
@@ -65,10 +68,9 @@ function pythonErrors(f: ProjectFile): Finding[] {
 }
 
 async function shellErrors(f: ProjectFile): Promise<Finding[]> {
-  if (f.language !== 'sh' && f.tree && !f.tree.rootNode.hasError) return [];
   const variant = f.language === 'sh' ? LangVariant.LangPOSIX : f.language === 'bats' ? LangVariant.LangBats : LangVariant.LangBash;
   try {
-    await parseShell(f.content, { variant });
+    await checkShellSyntax(f.content, variant);
     return [];
   } catch (e) {
     const err = e as { Pos?: { Line: number; Col: number }; Text?: string; message?: string };
@@ -116,7 +118,7 @@ function yamlErrors(f: ProjectFile): Finding[] {
     for (const e of doc.errors) {
       if (out.length >= MAX_ERRORS_PER_FILE) break;
       const lc = lineCol(f.content, e.pos[0]);
-      out.push(finding(f.path, lc.line, lc.column, 'syntax.parse-error', e.message.split('\n')[0]!));
+      out.push(finding(f.path, lc.line, lc.column, 'syntax.parse-error', e.message.split('\n')[0]));
     }
   }
   return out;
@@ -135,7 +137,7 @@ function tomlErrors(f: ProjectFile): Finding[] {
     return [];
   } catch (e) {
     const err = e as { line?: number; column?: number; message?: string };
-    return [finding(f.path, err.line ?? 1, err.column, 'syntax.parse-error', (err.message ?? 'invalid TOML').split('\n')[0]!)];
+    return [finding(f.path, err.line ?? 1, err.column, 'syntax.parse-error', (err.message ?? 'invalid TOML').split('\n')[0])];
   }
 }
 

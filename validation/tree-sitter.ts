@@ -1,12 +1,16 @@
-// Tree-sitter (WASM, from @vscode/tree-sitter-wasm) for Python and bash trees. One runtime and one parser per grammar
-// per process, loaded on first use. Trees live in WASM memory: whoever parses must call tree.delete().
+// Tree-sitter (WASM, from @vscode/tree-sitter-wasm) for Python trees: one runtime and one parser per process, loaded on
+// first use. Trees live in WASM memory: whoever parses must call tree.delete(). It stays for Python because nothing
+// else here parses Python (JS/TS go through the TypeScript compiler). Not for shell: shell is judged by
+// core/gate/shell-parse.ts (the gate's parser, so a script and an instruction are read alike) and syntax-checked by
+// mvdan/sh (sh-syntax, check-shell-syntax.ts); tree-sitter-bash's error recovery both flagged valid scripts (heredocs,
+// case patterns) and let invalid ones pass (`else fi`, a stray `done`), so it was never the verdict.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as TreeSitterTypes from '@vscode/tree-sitter-wasm';
 
 export type TsNode = TreeSitterTypes.Node;
 export type TsTree = TreeSitterTypes.Tree;
-export type TreeSitterGrammar = 'python' | 'bash';
+export type TreeSitterGrammar = 'python';
 
 const require = createRequire(import.meta.url);
 
@@ -22,7 +26,7 @@ async function load(): Promise<TreeSitterParsers> {
   const dir = dirname(require.resolve('@vscode/tree-sitter-wasm'));
   await ts.Parser.init({ locateFile: (file: string) => join(dir, file) });
   const parsers = new Map<TreeSitterGrammar, TreeSitterTypes.Parser>();
-  for (const g of ['python', 'bash'] as const) {
+  for (const g of ['python'] as const) {
     const lang = await ts.Language.load(join(dir, `tree-sitter-${g}.wasm`));
     const p = new ts.Parser();
     p.setLanguage(lang);

@@ -60,13 +60,16 @@ export class Api {
       signal,
     });
     const text = await res.text();
-    let json: any = {};
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : {};
     } catch {
       json = { message: text.slice(0, 200) };
     }
-    if (!res.ok) throw new ApiError(res.status, String(json.code ?? 'WGM_ERR_HTTP'), String(json.message ?? res.statusText));
+    if (!res.ok) {
+      const e = json as { code?: string; message?: string }; // the control API's error answer (core/errors.ts)
+      throw new ApiError(res.status, String(e.code ?? 'WGM_ERR_HTTP'), String(e.message ?? res.statusText));
+    }
     return json as T;
   }
 
@@ -76,7 +79,7 @@ export class Api {
   approval(id: string): Promise<ApprovalAnswer> {
     return this.call('GET', `/approvals/${encodeURIComponent(id)}`);
   }
-  decide(id: string, decision: 'approve' | 'deny', by: string, note?: string): Promise<DecisionAnswer> {
+  answer(id: string, decision: 'approve' | 'deny', by: string, note?: string): Promise<DecisionAnswer> {
     return this.call('POST', `/approvals/${encodeURIComponent(id)}/${decision}`, { by, ...(note ? { note } : {}) });
   }
   workers(): Promise<WorkersAnswer> {

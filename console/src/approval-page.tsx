@@ -32,7 +32,7 @@ export function ApprovalPage(props: { session: Session; id: string }) {
         {data.events.map((e, i) => (
           <li key={i}>
             <span class="when">{utc(e.at)}</span> <strong>{e.event}</strong> {e.actor ? `by ${e.actor}` : ''}{' '}
-            {e.detail && Object.keys(e.detail as object).length ? <code>{json(e.detail).slice(0, 300)}</code> : null}
+            {e.detail && Object.keys(e.detail).length ? <code>{json(e.detail).slice(0, 300)}</code> : null}
           </li>
         ))}
       </ol>
@@ -48,7 +48,7 @@ export function ApprovalPage(props: { session: Session; id: string }) {
             </tr>
           </thead>
           <tbody>
-            {data.calls.map((c: any) => (
+            {data.calls.map((c) => (
               <tr key={c.id}>
                 <td>{utc(c.at)}</td>
                 <td>

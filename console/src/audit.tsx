@@ -206,7 +206,7 @@ function ClaimRows(props: { rows: ClaimRow[] }) {
               {c.verdict ?? 'pending'}
               {c.reason && <div class="reason">{c.reason}</div>}
             </td>
-            <td>{c.evidence && Object.keys(c.evidence as object).length ? <Details summary={c.verifier ?? 'evidence'} value={c.evidence} /> : ''}</td>
+            <td>{c.evidence && Object.keys(c.evidence).length ? <Details summary={c.verifier ?? 'evidence'} value={c.evidence} /> : ''}</td>
           </tr>
         ))}
       </tbody>

@@ -55,11 +55,11 @@ export function ApprovalCard(props: { a: ApprovalView; session: Session; now: nu
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState('');
   const headingId = `h-${a.id}`;
-  const decide = async (d: 'approve' | 'deny') => {
+  const answer = async (d: 'approve' | 'deny') => {
     setBusy(true);
     setError('');
     try {
-      const r = await session.api.decide(a.id, d, session.name, note.trim() || undefined);
+      const r = await session.api.answer(a.id, d, session.name, note.trim() || undefined);
       props.onDecided(r.approval);
       session.announce(`${r.approval.status === 'pending' ? 'Approval recorded' : outcome(r.approval)} (${a.worker}: ${a.summary})`);
     } catch (err) {
@@ -104,10 +104,10 @@ export function ApprovalCard(props: { a: ApprovalView; session: Session; now: nu
         <form class="decide" onSubmit={(e) => e.preventDefault()}>
           <label for={`note-${a.id}`}>Note</label>
           <input id={`note-${a.id}`} value={note} maxLength={2000} placeholder="optional: why" onInput={(e) => setNote(e.currentTarget.value)} />
-          <button type="button" class="approve" disabled={busy} onClick={() => void decide('approve')}>
+          <button type="button" class="approve" disabled={busy} onClick={() => void answer('approve')}>
             Approve
           </button>
-          <button type="button" class="deny" disabled={busy} onClick={() => void decide('deny')}>
+          <button type="button" class="deny" disabled={busy} onClick={() => void answer('deny')}>
             Deny
           </button>
           <a href={`#/approvals/${a.id}`}>Details</a>

@@ -35,7 +35,7 @@ export function SignIn(props: { message: string; onSignedIn(api: Api, name: stri
       <h1>Wingman console</h1>
       <p>Approve held Docker calls, watch workers, investigate the record.</p>
       {props.message && <p role="status">{props.message}</p>}
-      <form method="post" onSubmit={submit} aria-label="Sign in">
+      <form method="post" onSubmit={(ev) => void submit(ev)} aria-label="Sign in">
         <label for="token">API token</label>
         <input id="token" name="password" type="password" autocomplete="current-password" required value={token} onInput={(e) => setToken(e.currentTarget.value)} />
         <label for="name">Your name</label>

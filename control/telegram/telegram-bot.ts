@@ -161,7 +161,7 @@ export class TelegramBot {
     }
     // A nonce is bound to the one message it was sent with.
     const req = await this.sentRequest(nonce.approval_id);
-    const msg = cq.message as Message | undefined;
+    const msg = cq.message;
     if (!req || req.message_id === null || !msg || !sameChat(msg.chat, req.chat_id) || String(msg.message_id) !== String(req.message_id)) {
       this.o.metrics.telegramDecisions.inc({ outcome: 'unknown_button' });
       this.o.log.warn({ user: uid, approval: nonce.approval_id }, 'telegram: callback nonce used on another message');
@@ -169,7 +169,7 @@ export class TelegramBot {
     }
     const via = { via: 'telegram_button' as Via, messageId: Number(req.message_id) };
     if (!this.isApprover(uid)) return this.refuse(nonce.approval_id, nonce.decision, cq.from, via);
-    return this.decide(nonce.approval_id, nonce.decision, cq.from, undefined, via);
+    return this.answerApproval(nonce.approval_id, nonce.decision, cq.from, undefined, via);
   }
 
   /**
@@ -199,7 +199,7 @@ export class TelegramBot {
     return { text: NOT_APPROVER, show_alert: true };
   }
 
-  private async decide(
+  private async answerApproval(
     approvalId: string,
     decision: 'approve' | 'deny',
     from: User,
@@ -210,7 +210,7 @@ export class TelegramBot {
     const actor = `telegram:${uid}`;
     const detail = { via: via.via, message_id: via.messageId ?? null, user_id: uid, user_name: displayName(from) ?? null };
     try {
-      const a = await this.o.approvals.decide(approvalId, decision, actor, note, detail);
+      const a = await this.o.approvals.answer(approvalId, decision, actor, note, detail);
       await this.o.notifier.sync(approvalId).catch((err: Error) => {
         // The approval.decided consumer and the reconcile catch up; the decision itself stands.
         this.o.log.warn({ err: err.message, approval: approvalId }, 'telegram: message update after a decision failed');
@@ -265,7 +265,7 @@ export class TelegramBot {
       }
       const via = { via: 'telegram_reply' as Via, messageId: m.reply_to_message!.message_id };
       const answer = this.isApprover(uid)
-        ? await this.decide(replied, d.decision, m.from, d.note, via)
+        ? await this.answerApproval(replied, d.decision, m.from, d.note, via)
         : await this.refuse(replied, d.decision, m.from, via);
       await say(answer.text);
       return;
@@ -287,7 +287,7 @@ export class TelegramBot {
         const req = await this.o.outbox.get(requestKey(id));
         const via = { via: 'telegram_command' as Via, ...(req?.message_id ? { messageId: Number(req.message_id) } : {}) };
         const decision = cmd.name === 'approve' ? 'approve' : 'deny';
-        const answer = this.isApprover(uid) ? await this.decide(id, decision, m.from, note, via) : await this.refuse(id, decision, m.from, via);
+        const answer = this.isApprover(uid) ? await this.answerApproval(id, decision, m.from, note, via) : await this.refuse(id, decision, m.from, via);
         await say(answer.text);
         return;
       }
@@ -357,7 +357,7 @@ export class TelegramBot {
       `SELECT id FROM approvals WHERE status = 'pending' AND id::text LIKE $1 LIMIT 2`,
       [`${prefix}%`],
     );
-    return rows.length === 1 ? rows[0]!.id : undefined;
+    return rows.length === 1 ? rows[0].id : undefined;
   }
 
   private async pendingText(): Promise<string> {

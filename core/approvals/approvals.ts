@@ -32,16 +32,9 @@ export interface Approval {
   consumed_at: Date | null;
 }
 
-export interface ApprovalRequest {
-  worker: string;
-  rule: string;
-  summary: string;
-  method: string;
-  route: string;
-  path: string;
+/** What the proxy asks approval for: the held call as the approval row will show it. */
+export interface ApprovalRequest extends Pick<Approval, 'worker' | 'rule' | 'summary' | 'method' | 'route' | 'path' | 'op' | 'reasons'> {
   opHash: string;
-  op: Record<string, unknown>;
-  reasons: string[];
   ttlS: number;
   source?: string;
   /** issue a bearer grant token (shown once) that a later call can present as X-Wingman-Approval */
@@ -118,7 +111,7 @@ export class Approvals {
           req.waiter ?? null,
         ],
       );
-      const a = rows[0]!;
+      const a = rows[0];
       await approvalEvent(tx, a.id, 'requested', req.worker, req.opHash, { rule: req.rule, summary: req.summary, source: req.source ?? 'proxy' });
       return a;
     });
@@ -148,7 +141,7 @@ export class Approvals {
   }
 
   /** Approve or deny a pending, unexpired approval. With two-person approval, distinct approvers accumulate. */
-  async decide(id: string, decision: 'approve' | 'deny', by: string, note?: string, detail: object = {}): Promise<Approval> {
+  async answer(id: string, decision: 'approve' | 'deny', by: string, note?: string, detail: object = {}): Promise<Approval> {
     if (!isUuid(id)) throw wingmanError('WGM_ERR_APPROVAL_NOT_FOUND', id);
     const result = await this.db.transaction(async (tx) => {
       const { rows } = await tx.query<Approval & { expired: boolean; waiter_gone: boolean }>(
@@ -175,7 +168,7 @@ export class Approvals {
           WHERE id = $1 RETURNING ${COLS}`,
         [id, status, approvers, approvers.length > 1 && status === 'approved' ? approvers.join(' + ') : by, note ?? null],
       );
-      const updated = upd.rows[0]!;
+      const updated = upd.rows[0];
       await approvalEvent(tx, id, status === 'pending' ? 'partially_approved' : 'decided', by, a.op_hash, {
         decision,
         note: note ?? null,
@@ -231,7 +224,7 @@ export class Approvals {
         [a.id],
       );
       await approvalEvent(tx, a.id, 'consumed', worker, opHash, { via: 'token' });
-      return { ok: true, approval: upd.rows[0]! } as const;
+      return { ok: true, approval: upd.rows[0] } as const;
     });
   }
 

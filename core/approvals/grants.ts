@@ -122,7 +122,7 @@ export class Grants {
     const r = rows[0];
     if (!r) return undefined;
     const { scope, ttl_s, closed_at, ...approval } = r;
-    return { approval: approval as Approval, scope, ttl_s, closed_at };
+    return { approval: approval, scope, ttl_s, closed_at };
   }
 
   async pendingCount(worker: string): Promise<number> {
@@ -156,7 +156,7 @@ export class Grants {
       const { g_worker: _w, scope, ttl_s: _t, closed_at, grant_expired, ...approval } = g;
       const refuse = async (code: Exclude<TokenCheck, { ok: true }>['code'], why: string) => {
         await approvalEvent(tx, g.id, 'refused', worker, g.op_hash, { via: 'grant', code, rule: call.rule, why });
-        return { ok: false, code, approval: approval as Approval } as const;
+        return { ok: false, code, approval: approval } as const;
       };
       if (g.status === 'consumed' || closed_at) return refuse('WGM_ERR_APPROVAL_USED', 'grant spent or closed');
       if (g.g_worker !== worker) return refuse('WGM_ERR_APPROVAL_MISMATCH', 'another worker');
@@ -184,7 +184,7 @@ export class Grants {
           WHERE approval_id = $1`,
         [g.id, JSON.stringify(scope), spent],
       );
-      let out = approval as Approval;
+      let out = approval;
       if (spent) {
         const { rows } = await tx.query<Approval>(
           `UPDATE approvals a SET status = 'consumed', consumed_at = now() WHERE id = $1 RETURNING ${APPROVAL_COLS}`,

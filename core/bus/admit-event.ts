@@ -21,7 +21,7 @@ export function admitEvent<T extends Topic>(
   deliveries: number,
 ): BusEvent<T> | undefined {
   const parsed = parseTopicPayload(topic, raw);
-  if (parsed.ok) return { id, topic, data: parsed.data, deliveries } as BusEvent<T>;
+  if (parsed.ok) return { id, topic, data: parsed.data, deliveries };
   deps.metrics?.busEventsDropped.inc({ topic });
   deps.log?.warn({ topic, id, where, problem: parsed.error }, 'bus: event payload does not fit its topic; dropped');
   return undefined;

@@ -46,9 +46,11 @@ export class ConsumerLoop implements Consumer {
     private readonly reader: GroupReader,
     private readonly opts: ConsumeOptions,
     private readonly log: Logger | undefined,
-    private readonly onStopped: () => void = () => undefined,
+    /** the bus's running consumers: this one is in it until it stops (the bus's close() stops them all) */
+    private readonly running: Set<Consumer>,
     metrics?: Metrics,
   ) {
+    running.add(this);
     this.reclaimIdleMs = Math.max(1, opts.reclaimIdleMs ?? DEFAULT_RECLAIM_IDLE_MS);
     // Check twice per idle period, but at least every 5 s and not more often than every 10 ms.
     this.reclaimEveryMs = Math.min(5_000, Math.max(10, Math.floor(this.reclaimIdleMs / 2)));
@@ -81,7 +83,7 @@ export class ConsumerLoop implements Consumer {
       }
       await this.reader.close().catch(() => undefined);
       this.readyResolve();
-      this.onStopped();
+      this.running.delete(this);
     })();
     return this.stopping;
   }

@@ -141,15 +141,7 @@ export class MemoryBus implements Bus {
     // The reader only hands out events of opts.topics, each checked against its topic.
     const opts = typed as unknown as ConsumeOptions;
     const logs = opts.topics.map((t) => this.topicLog(t));
-    const consumer = new ConsumerLoop(
-      new MemoryGroupReader(logs, opts, this.edge),
-      opts,
-      this.log,
-      () => this.consumers.delete(consumer),
-      this.edge.metrics,
-    );
-    this.consumers.add(consumer);
-    return consumer;
+    return new ConsumerLoop(new MemoryGroupReader(logs, opts, this.edge), opts, this.log, this.consumers, this.edge.metrics);
   }
 
   watch<T extends Topic>(topics: T[], handler: (event: BusEvent<T>) => void): Unwatch {

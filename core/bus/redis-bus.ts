@@ -128,7 +128,7 @@ export class RedisBus implements Bus {
     for (const e of events) pipe.xadd(this.key(e.topic), 'MAXLEN', '~', this.maxLen, '*', FIELD, JSON.stringify(e.data));
     let replies: [Error | null, unknown][];
     try {
-      replies = ((await pipe.exec()) ?? []) as [Error | null, unknown][];
+      replies = (await pipe.exec()) ?? [];
     } catch (err) {
       const e = wingmanError('WGM_ERR_BUS_UNAVAILABLE', (err as Error).message, undefined, err);
       return events.map(() => ({ status: 'rejected', reason: e }));
@@ -147,15 +147,7 @@ export class RedisBus implements Bus {
     // The reader only hands out events of opts.topics, each checked against its topic.
     const opts = typed as unknown as ConsumeOptions;
     for (const t of opts.topics) this.key(t);
-    const consumer = new ConsumerLoop(
-      new RedisGroupReader(this, this.cmd, opts),
-      opts,
-      this.log,
-      () => this.consumers.delete(consumer),
-      this.edge.metrics,
-    );
-    this.consumers.add(consumer);
-    return consumer;
+    return new ConsumerLoop(new RedisGroupReader(this, this.cmd, opts), opts, this.log, this.consumers, this.edge.metrics);
   }
 
   watch<T extends Topic>(topics: T[], handler: (event: BusEvent<T>) => void): Unwatch {
@@ -370,7 +362,7 @@ class RedisGroupReader implements GroupReader {
       'STREAMS',
       ...this.keys,
       ...this.keys.map(() => '>'),
-    )) as RawRead;
+    ));
     const out: BusEvent[] = [];
     for (const [key, entries] of res ?? []) out.push(...(await this.toEvents(key, entries)));
     return out;

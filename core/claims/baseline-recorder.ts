@@ -326,7 +326,7 @@ export class BaselineRecorder {
     await Promise.all(
       Array.from({ length: Math.min(8, entries.length) }, async () => {
         while (next < entries.length) {
-          const [p, rec] = entries[next++]!;
+          const [p, rec] = entries[next++];
           const now = await this.opts.container.stat(p).catch(() => undefined);
           if (rec.present !== (now !== undefined) || (now && (now.size !== rec.s || Math.floor(now.mtime.getTime() / 1000) !== rec.m))) out.push(p);
         }
@@ -361,7 +361,7 @@ export function workingRoots(info: ContainerInfo, task: BaselineTask, named: str
   const candidates: string[] = [];
   if (info.workingDir !== '/') candidates.push(path.posix.normalize(info.workingDir));
   const texts = [task.sections.DELIVERABLES, task.testProcess ?? undefined].filter((x): x is string => !!x);
-  for (const t of texts) for (const m of t.matchAll(ABS_PATH)) candidates.push(path.posix.dirname(path.posix.normalize(m[1]!)));
+  for (const t of texts) for (const m of t.matchAll(ABS_PATH)) candidates.push(path.posix.dirname(path.posix.normalize(m[1])));
   for (const n of named) candidates.push(path.posix.dirname(n));
   const roots: string[] = [];
   for (const c of candidates.map((x) => x.replace(/\/+$/, '')).filter((x) => x && x !== '/' && !SYSTEM.test(x)).sort((a, b) => a.length - b.length)) {

@@ -12,6 +12,7 @@ import { redactWithSpans, scanSecrets } from '../secrets/index.js';
 import { CLAIM_TYPES, isClaimType, validateParams, type StructuredClaim } from './claim-types.js';
 import type { NewClaim } from './claims.js';
 import { MAX_CLAIM_TEXT, parseClaimText } from './parse-claim-text.js';
+import { asText } from '../util/as-text.js';
 
 function invalid(detail: string): Error {
   return wingmanError('WGM_ERR_CLAIM_INVALID', detail);
@@ -68,13 +69,13 @@ async function redactClaim(
   // argv keeps its own scan (redactArgv) so the result matches what /executed stores for the same argv.
   for (const [i, c] of parts.entries()) if (Array.isArray(c.params.argv)) argvOut.set(i, await redactArgv(c.params.argv as string[]));
   const { out, changed } = await redactStrings(strings);
-  const result = parts.map((c) => ({ ...c, params: { ...c.params } }) as StructuredClaim & { redacted?: boolean });
+  const result = parts.map((c): StructuredClaim & { redacted?: boolean } => ({ ...c, params: { ...c.params } }));
   slots.forEach((slot, i) => {
     const k = i + extra.length;
-    result[slot.part]!.params[slot.key] = out[k];
-    if (changed[k]) result[slot.part]!.redacted = true;
+    result[slot.part].params[slot.key] = out[k];
+    if (changed[k]) result[slot.part].redacted = true;
   });
-  for (const [i, argv] of argvOut) result[i]!.params.argv = argv;
+  for (const [i, argv] of argvOut) result[i].params.argv = argv;
   return { parts: result, extra: out.slice(0, extra.length) };
 }
 
@@ -98,7 +99,7 @@ export async function claimFromBody(body: unknown, worker: string, now: Date = n
   const base = {
     id: randomUUID(),
     worker,
-    instruction_id: (instruction_id as string | undefined | null) ?? null,
+    instruction_id: instruction_id ?? null,
     logged_at: now.toISOString(),
   };
   if (text !== undefined) {
@@ -109,11 +110,11 @@ export async function claimFromBody(body: unknown, worker: string, now: Date = n
     const parsed = parseClaimText(text);
     const red = await redactClaim(parsed.claims, [text, ...parsed.unverifiable.map((u) => u.text), ...parsed.unchecked]);
     const parts = red.parts;
-    const raw = red.extra[0]!;
-    const shownUnverifiable = parsed.unverifiable.map((u, i) => ({ text: red.extra[1 + i]!, reason: u.reason }));
+    const raw = red.extra[0];
+    const shownUnverifiable = parsed.unverifiable.map((u, i) => ({ text: red.extra[1 + i], reason: u.reason }));
     const shownUnchecked = red.extra.slice(1 + parsed.unverifiable.length);
     if (parts.length === 1 && shownUnverifiable.length === 0 && shownUnchecked.length === 0) {
-      return { ...base, type: parts[0]!.type, params: storedParams(parts[0]!), source: 'text', raw_text: raw };
+      return { ...base, type: parts[0].type, params: storedParams(parts[0]), source: 'text', raw_text: raw };
     }
     if (parts.length === 0 && shownUnverifiable.length === 0) {
       return {
@@ -138,10 +139,10 @@ export async function claimFromBody(body: unknown, worker: string, now: Date = n
   }
   if (type === undefined) throw invalid('expected "type" (one of ' + CLAIM_TYPES.join(', ') + ') or "text"');
   if (!isClaimType(type)) {
-    throw invalid(`unknown claim type ${JSON.stringify(String(type).slice(0, 40))}; expected one of ${CLAIM_TYPES.join(', ')}`);
+    throw invalid(`unknown claim type ${JSON.stringify(asText(type).slice(0, 40))}; expected one of ${CLAIM_TYPES.join(', ')}`);
   }
   const v = validateParams(type, rest);
   if (!v.ok) throw invalid(v.problems.join('; '));
-  const part = (await redactClaim([{ type, params: v.params }], [])).parts[0]!;
+  const part = (await redactClaim([{ type, params: v.params }], [])).parts[0];
   return { ...base, type, params: storedParams(part), source: 'structured', raw_text: null };
 }

@@ -87,7 +87,7 @@ export function validateParams(
   params: Record<string, unknown>,
 ): { ok: true; params: Record<string, unknown> } | { ok: false; problems: string[] } {
   const r = PARAMS[type].safeParse(params);
-  if (r.success) return { ok: true, params: r.data as Record<string, unknown> };
+  if (r.success) return { ok: true, params: r.data };
   return {
     ok: false,
     problems: r.error.issues.map((i) => {

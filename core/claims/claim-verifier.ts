@@ -1,7 +1,7 @@
 // One claim → one verdict draft. Dispatches on the claim type, resolves the task (the approved instruction the
 // claim refers to, else the worker's latest approved one before the claim), inverts negated claims, and combines
 // the parts of a free-text claim. Throws WGM_ERR_CLAIM_VERIFY_UNAVAILABLE / WGM_ERR_STORE_UNAVAILABLE when Docker or
-// the store cannot be asked right now: the auditor retries those; every other outcome is a verdict.
+// the store cannot be asked right now: the verify loop retries those; every other outcome is a verdict.
 import { isWingmanError } from '../errors.js';
 import type { Instructions } from '../instructions/instructions.js';
 import type { Db } from '../store/db.js';
@@ -17,6 +17,7 @@ import { verifyTestsPassed } from './verifiers/verify-tests.js';
 import type { BaselineRecorder } from './baseline-recorder.js';
 import type { BaselineView, TaskBaselines } from './task-baselines.js';
 import type { WorkerContainer } from './worker-container.js';
+import { asText } from '../util/as-text.js';
 
 export const VERIFIERS: Record<ClaimType, Verifier> = {
   file_created: verifyFileCreated,
@@ -69,7 +70,7 @@ export class ClaimVerifier {
       return verdict('UNVERIFIABLE', 'sidecar', `the claim belongs to worker ${claim.worker}, not to this sidecar's worker`);
     }
     if (claim.type === 'free_text') {
-      return verdict('UNVERIFIABLE', 'text.parse', String(claim.params.reason ?? 'no checkable statement found in the text'), {
+      return verdict('UNVERIFIABLE', 'text.parse', asText(claim.params.reason, 'no checkable statement found in the text'), {
         unchecked: claim.params.unchecked ?? [],
       });
     }

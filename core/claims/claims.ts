@@ -1,5 +1,5 @@
-// The claims store: claims and verdicts (append-only) and the auditor's work queue (claim_queue, mutable).
-// Several auditors (sidecars, restarts) share the queue: rows are taken with FOR UPDATE SKIP LOCKED and leased;
+// The claims store: claims and verdicts (append-only) and the verify loop's work queue (claim_queue, mutable).
+// Several verify loops (sidecars, restarts) share the queue: rows are taken with FOR UPDATE SKIP LOCKED and leased;
 // the verdict is written with ON CONFLICT (claim_id) DO NOTHING, so a claim never gets a second verdict.
 import type { Db } from '../store/db.js';
 import type { StoredClaimType, VerdictValue } from './claim-types.js';
@@ -45,6 +45,7 @@ export interface LeasedClaim extends ClaimRow {
 
 const CLAIM_COLUMNS = 'c.id, c.worker, c.instruction_id, c.type, c.params, c.source, c.raw_text, c.logged_at, c.created_at';
 const VERDICT_COLUMNS = 'id, claim_id, worker, claim_type, verdict, evidence, reason, verifier, duration_ms, verified_by, created_at';
+const VERDICT_COLUMNS_V = VERDICT_COLUMNS.split(', ').map((c) => `v.${c}`).join(', ');
 const INSERT_COLUMNS = ['id', 'worker', 'instruction_id', 'type', 'params', 'source', 'raw_text', 'logged_at'] as const;
 
 export class Claims {
@@ -89,7 +90,7 @@ export class Claims {
 
   /**
    * Take up to `limit` claims of `worker` that are due: pending ones, and running ones whose lease lapsed (their
-   * auditor died). Rows another auditor is taking right now are skipped, not waited for.
+   * verify loop died). Rows another verify loop is taking right now are skipped, not waited for.
    */
   async lease(worker: string, consumer: string, limit: number, leaseMs: number): Promise<LeasedClaim[]> {
     const picked = `SELECT claim_id FROM claim_queue
@@ -102,7 +103,7 @@ export class Claims {
     return rows;
   }
 
-  /** Take one given claim if it is due (a synchronous /verify); undefined when another auditor holds it or it is done. */
+  /** Take one given claim if it is due (a synchronous /verify); undefined when another verify loop holds it or it is done. */
   async leaseOne(claimId: string, worker: string, consumer: string, leaseMs: number): Promise<LeasedClaim | undefined> {
     const picked = `SELECT claim_id FROM claim_queue
           WHERE claim_id = $1 AND worker = $2 AND status <> 'done' AND (status = 'pending' OR lease_until < now())
@@ -123,7 +124,7 @@ export class Claims {
 
   /**
    * Write the verdict and finish the queue row in one transaction. `inserted` is false when the claim already had a
-   * verdict (another auditor won a race, or an earlier attempt committed but its answer was lost with the
+   * verdict (another verify loop won a race, or an earlier attempt committed but its answer was lost with the
    * connection); `row` is then the verdict that stands.
    */
   async complete(
@@ -146,8 +147,31 @@ export class Claims {
       );
       if (rows[0]) return { row: rows[0], inserted: true };
       const existing = await tx.query<VerdictRow>(`SELECT ${VERDICT_COLUMNS} FROM verdicts WHERE claim_id = $1`, [claim.id]);
-      return { row: existing.rows[0]!, inserted: false };
+      return { row: existing.rows[0], inserted: false };
     });
+  }
+
+  /** The claim.verified event of these claims is out: they need no announcing again. */
+  async markAnnounced(claimIds: string[]): Promise<void> {
+    if (claimIds.length === 0) return;
+    await this.db.query(`UPDATE claim_queue SET announced_at = now() WHERE claim_id = ANY($1::uuid[]) AND announced_at IS NULL`, [claimIds]);
+  }
+
+  /**
+   * Verdicts of `worker` written at least `olderThanMs` ago whose claim.verified was never marked out (the publish
+   * failed, or its verify loop stopped between the commit and the publish), oldest first.
+   */
+  async unannounced(worker: string, olderThanMs: number, limit: number): Promise<VerdictRow[]> {
+    const { rows } = await this.db.query<VerdictRow>(
+      `SELECT ${VERDICT_COLUMNS_V}
+         FROM claim_queue q JOIN verdicts v ON v.claim_id = q.claim_id
+        WHERE q.worker = $1 AND q.status = 'done' AND q.announced_at IS NULL
+          AND q.updated_at < now() - ($2::double precision * interval '1 millisecond')
+        ORDER BY q.updated_at
+        LIMIT $3`,
+      [worker, olderThanMs, limit],
+    );
+    return rows;
   }
 
   /** Give a leased claim back for a later attempt (the verifier could not reach what it needed). */

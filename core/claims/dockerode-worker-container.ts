@@ -97,7 +97,7 @@ export class DockerodeWorkerContainer implements WorkerContainer {
     const c = await this.container();
     let res: IncomingMessage;
     try {
-      res = (await c.infoArchive({ path })) as unknown as IncomingMessage;
+      res = (await c.infoArchive({ path })) as IncomingMessage; // dockerode types it any: the raw response
     } catch (err) {
       const status = statusOf(err);
       // 404: no such path (the container exists: info() just said so). 400: a path through a file (ENOTDIR).
@@ -112,7 +112,7 @@ export class DockerodeWorkerContainer implements WorkerContainer {
     if (typeof header !== 'string') throw wingmanError('WGM_ERR_CLAIM_VERIFY_UNAVAILABLE', 'stat: engine sent no path stat');
     let raw: { name: string; size: number; mode: number; mtime: string; linkTarget: string };
     try {
-      raw = JSON.parse(Buffer.from(header, 'base64').toString('utf8'));
+      raw = JSON.parse(Buffer.from(header, 'base64').toString('utf8')) as typeof raw;
     } catch (err) {
       throw unavailable('stat: unreadable path stat', err);
     }

@@ -53,7 +53,7 @@ function protect(text: string): { text: string; tokens: Token[] } {
 
 function restore(s: string, tokens: Token[]): string {
   return s.replace(PLACEHOLDER, (_m, i: string) => {
-    const t = tokens[Number(i)]!;
+    const t = tokens[Number(i)];
     return t.kind === 'code' ? `\`${t.value}\`` : t.kind === 'quote' ? `"${t.value}"` : t.value;
   });
 }
@@ -118,7 +118,7 @@ function findTrigger(seg: string): Trigger | undefined {
   const tests =
     /\b(?:tests?|test\s+suites?|specs?|unit\s+tests|checks)\b(?:\s+(?:now|all|still|also|have|has|are|is|were|was|did|do|does|successfully))*\s+(not\s+|n't\s+)?(pass(?:ed|es|ing)?|succeed(?:ed|s)?|green|fail(?:ed|s|ing)?|broke|broken|red)\b/i.exec(seg);
   if (tests) {
-    const failing = /^(?:fail|broke|red)/i.test(tests[2]!);
+    const failing = /^(?:fail|broke|red)/i.test(tests[2]);
     found.push({ family: 'tests', start: tests.index, end: tests.index + tests[0].length, innerNegated: !!tests[1] !== failing, base: false });
   }
   const passing = /\b\d[\d,]*\s+(?:tests?\s+)?(?:passing|passed)\b/i.exec(seg);
@@ -228,10 +228,10 @@ export function splitArgv(cmd: string): string[] {
   let quote: '"' | "'" | undefined;
   let has = false;
   for (let i = 0; i < cmd.length; i++) {
-    const c = cmd[i]!;
+    const c = cmd[i];
     if (quote) {
       if (c === quote) quote = undefined;
-      else if (c === '\\' && quote === '"' && i + 1 < cmd.length && '"\\$`'.includes(cmd[i + 1]!)) cur += cmd[++i];
+      else if (c === '\\' && quote === '"' && i + 1 < cmd.length && '"\\$`'.includes(cmd[i + 1])) cur += cmd[++i];
       else cur += c;
     } else if (c === '"' || c === "'") {
       quote = c;
@@ -346,17 +346,17 @@ function parseSegment(
       // "added `text` to X" / "wrote 'text' into X": a content claim about X.
       const into = /^(.*?)\s+(?:to|into|in|inside|under)\s+(.+)$/i.exec(right);
       if (into) {
-        const what = words(into[1]!);
-        const targets = pickPaths(into[2]!, tokens).filter((p): p is { path: string } => 'path' in p);
-        const objectPaths = pickPaths(into[1]!, tokens).filter((p): p is { path: string } => 'path' in p);
-        const textTok = what.length === 1 ? tokenOf(what[0]!, tokens) : undefined;
+        const what = words(into[1]);
+        const targets = pickPaths(into[2], tokens).filter((p): p is { path: string } => 'path' in p);
+        const objectPaths = pickPaths(into[1], tokens).filter((p): p is { path: string } => 'path' in p);
+        const textTok = what.length === 1 ? tokenOf(what[0], tokens) : undefined;
         if (targets.length === 1 && textTok && (textTok.kind === 'quote' || (textTok.kind === 'code' && !looksLikePath(textTok.value)))) {
-          add({ type: 'file_contains', params: { path: targets[0]!.path, text: textTok.value } });
+          add({ type: 'file_contains', params: { path: targets[0].path, text: textTok.value } });
           return;
         }
         if (targets.length === 1 && objectPaths.length > 0) {
           // "created app.js in src/": the file inside the directory
-          const dir = targets[0]!.path.replace(/\/+$/, '');
+          const dir = targets[0].path.replace(/\/+$/, '');
           for (const p of objectPaths) {
             add({ type: trig.family === 'create' ? 'file_created' : 'file_modified', params: { path: p.path.startsWith('/') ? p.path : `${dir}/${p.path}` } });
           }
@@ -388,11 +388,11 @@ function parseSegment(
     case 'contains': {
       const subject = pickPaths(left, tokens);
       const what = words(right);
-      const tok = what.length >= 1 ? tokenOf(what[0]!, tokens) : undefined;
+      const tok = what.length >= 1 ? tokenOf(what[0], tokens) : undefined;
       const paths = subject.filter((p): p is { path: string } => 'path' in p);
       if (paths.length !== 1) return bad('names no single file path');
       if (!tok || tok.kind === 'url' || tok.value.length === 0) return bad('names no quoted text to look for');
-      add({ type: 'file_contains', params: { path: paths[0]!.path, text: tok.value } });
+      add({ type: 'file_contains', params: { path: paths[0].path, text: tok.value } });
       return;
     }
     case 'running':
@@ -421,14 +421,14 @@ function parseSegment(
       const around = seg.replace(PLACEHOLDER, ' ');
       const partial = /\b(\d[\d,]*)\s*(?:\/|of|out\s+of)\s*(\d[\d,]*)\b/i.exec(around);
       if (partial) {
-        const a = Number(partial[1]!.replace(/,/g, ''));
-        const b = Number(partial[2]!.replace(/,/g, ''));
+        const a = Number(partial[1].replace(/,/g, ''));
+        const b = Number(partial[2].replace(/,/g, ''));
         if (a !== b) return bad(`says only ${a} of ${b} tests pass`);
         add({ type: 'tests_passed', params: { total: b } });
         return;
       }
       const n = /\b(\d[\d,]*)\s+(?:\w+\s+)?(?:tests?|specs?|checks)\b|\b(\d[\d,]*)\s+(?:passing|passed)\b/i.exec(around);
-      const total = n ? Number((n[1] ?? n[2])!.replace(/,/g, '')) : undefined;
+      const total = n ? Number((n[1] ?? n[2]).replace(/,/g, '')) : undefined;
       if (/\b(?:some|most|a\s+few|several|many)\b/i.test(left)) return bad('says only some tests pass');
       add({ type: 'tests_passed', params: total !== undefined && total <= 10_000_000 ? { total } : {} });
       return;

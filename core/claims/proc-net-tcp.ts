@@ -10,11 +10,11 @@ export function listeningSockets(text: string): ListeningSocket[] {
   const out: ListeningSocket[] = [];
   for (const line of text.split('\n')) {
     const cols = line.trim().split(/\s+/);
-    if (cols.length < 4 || !/^\d+:$/.test(cols[0]!)) continue;
-    if (cols[3]!.toUpperCase() !== '0A') continue;
-    const m = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{4})$/.exec(cols[1]!);
+    if (cols.length < 4 || !/^\d+:$/.test(cols[0])) continue;
+    if (cols[3].toUpperCase() !== '0A') continue;
+    const m = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{4})$/.exec(cols[1]);
     if (!m) continue;
-    out.push({ address: hexAddress(m[1]!), port: parseInt(m[2]!, 16) });
+    out.push({ address: hexAddress(m[1]), port: parseInt(m[2], 16) });
   }
   return out;
 }
@@ -28,6 +28,6 @@ function hexAddress(hex: string): string {
   }
   if (bytes.length === 4) return bytes.join('.');
   const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] << 8) | bytes[i + 1]).toString(16));
   return groups.join(':');
 }

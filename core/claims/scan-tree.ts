@@ -52,7 +52,7 @@ export function compareWalkOrder(a: string, b: string): number {
   const pa = a.split('/').filter(Boolean);
   const pb = b.split('/').filter(Boolean);
   for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
-    if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+    if (pa[i] !== pb[i]) return pa[i] < pb[i] ? -1 : 1;
   }
   return pa.length - pb.length;
 }

@@ -57,7 +57,7 @@ export const testFiles = {
       for (const cmd of line.split(/&&|\|\||[;|]/)) {
         const words = cmd.trim().split(/\s+/).filter(Boolean);
         for (let i = 0; i < words.length; i++) {
-          const w = words[i]!.replace(/^["']|["']$/g, '');
+          const w = words[i].replace(/^["']|["']$/g, '');
           if (!w || NOT_PATH.test(w) || w.includes('*') || w.includes('[REDACTED')) continue;
           if (i === 0 && !w.includes('/')) continue; // the command word itself
           if (COMMAND_WORDS.has(w) || !PATHISH.test(w)) continue;

@@ -3,7 +3,7 @@
 // Docker Engine API; tests may inject another Docker handle.
 //
 // Errors: WGM_ERR_CLAIM_CONTAINER_MISSING when the container does not exist (a definite answer: the verdict is
-// UNVERIFIABLE); WGM_ERR_CLAIM_VERIFY_UNAVAILABLE when Docker cannot be asked right now (the auditor retries).
+// UNVERIFIABLE); WGM_ERR_CLAIM_VERIFY_UNAVAILABLE when Docker cannot be asked right now (the verify loop retries).
 
 export interface ContainerInfo {
   id: string;

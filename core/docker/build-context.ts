@@ -177,7 +177,7 @@ export async function inspectBuildContext(file: string, query: Array<[string, st
     const image = substitute(raw[0] ?? '', vars);
     if (image !== '' && !stages.has(image.toLowerCase()) && image.toLowerCase() !== 'scratch') fromImages.push(image);
     const as = raw.findIndex((v) => v.toLowerCase() === 'as');
-    if (as >= 0 && raw[as + 1]) stages.add(raw[as + 1]!.toLowerCase());
+    if (as >= 0 && raw[as + 1]) stages.add(raw[as + 1].toLowerCase());
   }
   return { fetches, fromImages };
 }

@@ -46,7 +46,7 @@ let literals = new Map<string, string>();
 
 function goIntOk(format: string, raw: string): boolean {
   if (!/^-?\d+$/.test(raw)) return false;
-  const [lo, hi] = INT_RANGE[format] ?? INT_RANGE.int64!;
+  const [lo, hi] = INT_RANGE[format] ?? INT_RANGE.int64;
   const n = BigInt(raw);
   return n >= lo && n <= hi;
 }
@@ -116,11 +116,11 @@ function plain(v: JVal, s: Schema | undefined, at: string): unknown {
       const name = names.get(k.toUpperCase());
       if (name === undefined) continue;
       if (Object.hasOwn(out, name)) throw bodyType(`fields named ${name} twice, in different case`);
-      out[name] = plain(v[k]!, r.properties[name], `${at}/${pointer(name)}`);
+      out[name] = plain(v[k], r.properties[name], `${at}/${pointer(name)}`);
     }
   } else {
     // A map (exact keys) or a free-form object.
-    for (const k of Object.keys(v)) put(out, k, plain(v[k]!, r?.additionalProperties, `${at}/${pointer(k)}`));
+    for (const k of Object.keys(v)) put(out, k, plain(v[k], r?.additionalProperties, `${at}/${pointer(k)}`));
   }
   return out;
 }

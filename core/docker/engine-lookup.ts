@@ -7,6 +7,7 @@
 // through the proxy clears the cache, so what workers change is seen at once; only changes made past Wingman
 // (ops on the engine, `--rm` removal at exit) can be up to a second late.
 import http from 'node:http';
+import { asText } from '../util/as-text.js';
 
 export type LookupKind = 'container' | 'exec' | 'volume' | 'network' | 'image';
 
@@ -59,7 +60,7 @@ export class EngineLookup {
           if (status !== 200) {
             let engineMessage: string | undefined;
             try {
-              engineMessage = String((JSON.parse(text) as { message?: unknown }).message ?? '') || undefined;
+              engineMessage = asText((JSON.parse(text) as { message?: unknown }).message, '') || undefined;
             } catch {
               /* not Docker's error shape */
             }

@@ -72,5 +72,5 @@ export async function gatherObjects(
   const t = routeTarget(rule, params, target);
   const refs = requestedObjects(rule, target, body);
   const [tf, ...rf] = await Promise.all([t ? resolveObject(engine, ownership, t) : undefined, ...refs.map((r) => resolveObject(engine, ownership, r))]);
-  return { target: tf, refs: rf as ObjectFact[] };
+  return { target: tf, refs: rf };
 }

@@ -33,7 +33,7 @@ export interface Resolved {
 export async function resolveParams(docker: Dockerode, rule: DockerRule, params: Record<string, string>): Promise<Resolved> {
   const key = Object.keys(params)[0];
   if (!key || !rule.object) return { params };
-  const name = params[key]!;
+  const name = params[key];
   const out = { ...params };
   switch (rule.object) {
     case 'container':
@@ -91,7 +91,7 @@ export async function gatherFacts(docker: Dockerode, paths: string[], volumes: s
     for (const v of volumes) {
       try {
         const info = await docker.getVolume(v).inspect();
-        facts.volumes[v] = { driver: info.Driver ?? '', options: (info.Options as Record<string, string> | null) ?? {} };
+        facts.volumes[v] = { driver: info.Driver ?? '', options: (info.Options) ?? {} };
       } catch {
         /* a volume that does not exist yet is created by dockerd with the default local driver */
       }

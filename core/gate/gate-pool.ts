@@ -132,7 +132,7 @@ export class GatePool {
     if (this.threads.length === 0 && this.windowCount < this.startRate) return undefined;
     // The least busy thread; another one while every thread has work and the pool may grow.
     let best = this.threads[0];
-    for (const t of this.threads) if (t.jobs.size < best!.jobs.size) best = t;
+    for (const t of this.threads) if (t.jobs.size < best.jobs.size) best = t;
     if (!best || (best.jobs.size > 0 && this.threads.length < this.max)) best = this.spawn();
     return best;
   }

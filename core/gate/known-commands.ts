@@ -15,5 +15,5 @@ export const KNOWN_COMMANDS: ReadonlySet<string> = new Set([
 
 /** First word of a command-looking line: known command, `mkfs.ext4`, or a path to an executable (`./x`, `/usr/bin/x`). */
 export function looksLikeCommandWord(word: string): boolean {
-  return KNOWN_COMMANDS.has(word) || /^mkfs\.[a-z0-9]+$/.test(word) || /^(?:\.{1,2}\/|\/)[\w.\/-]+$/.test(word);
+  return KNOWN_COMMANDS.has(word) || /^mkfs\.[a-z0-9]+$/.test(word) || /^(?:\.{1,2}\/|\/)[\w./-]+$/.test(word);
 }

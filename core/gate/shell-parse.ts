@@ -19,6 +19,8 @@ interface RedirToken {
   t: 'redir';
   op: string;
   start: number;
+  /** Start of the file-descriptor digits before the operator (`2>`), which are not part of `start`. */
+  fdStart?: number;
   /** Heredoc delimiter (already read) and body (filled at the next newline). */
   heredoc?: { delimiter: string; stripTabs: boolean; body: string };
 }
@@ -26,15 +28,25 @@ type Token = WordToken | OpToken | RedirToken;
 
 export interface ShellSimpleCommand {
   words: string[];
+  /** Offset of each word in the source. */
+  wordStarts: number[];
   redirects: { op: string; target: string }[];
   heredocs: string[];
   raw: string;
+  /** Offset of the command's first word or redirection in the source (for a finding's line and column). */
+  start: number;
+}
+
+/** The body of a `$(…)`, backtick or `<(…)` substitution and its offset in the source. */
+export interface ShellSubstitution {
+  text: string;
+  start: number;
 }
 
 export interface ShellParse {
   pipelines: ShellSimpleCommand[][];
   /** Bodies of `$(…)`, backticks and `<(…)`, to be parsed as commands of their own. */
-  substitutions: string[];
+  substitutions: ShellSubstitution[];
 }
 
 /**
@@ -84,9 +96,61 @@ function closingBacktick(src: string, open: number): number {
   return src.length;
 }
 
+/**
+ * `$(…)` and backtick substitutions inside an unquoted `${…}` expansion (`${X:-$(cmd)}`): they run when it is expanded.
+ * Only `src[from, to)` is searched, so an unbalanced `$(` costs the length of the expansion, not of the source.
+ */
+function braceSubstitutions(src: string, from: number, to: number, substitutions: ShellSubstitution[]): void {
+  const inner = src.slice(from, to);
+  for (let k = 0; k < inner.length; k++) {
+    const c = inner[k];
+    if (c === '\\') k++;
+    else if (c === '$' && inner[k + 1] === '(') {
+      const end = matchParen(inner, k + 1);
+      if (inner[k + 2] !== '(') substitutions.push({ text: inner.slice(k + 2, end), start: from + k + 2 });
+      k = end;
+    } else if (c === '`') {
+      const end = closingBacktick(inner, k);
+      substitutions.push({ text: inner.slice(k + 1, end), start: from + k + 1 });
+      k = end;
+    }
+  }
+}
+
+/** Longest here-document delimiter we recognise; a longer word after `<<` is read as a plain redirection target. */
+const MAX_DELIMITER = 64;
+
+/**
+ * The delimiter word after `<<` at `i` (blanks skipped), with quotes removed as the shell removes them: `EOF`, `'EOF'`,
+ * `"EOF"`, `\EOF`, `E"O"F` all end at a line `EOF`. Null when there is no word, a quote is unclosed, or it is too long.
+ */
+function heredocDelimiter(src: string, i: number): { delimiter: string; end: number } | null {
+  let j = i;
+  while (src[j] === ' ' || src[j] === '\t') j++;
+  const limit = Math.min(src.length, j + 2 * MAX_DELIMITER + 2);
+  let delimiter = '';
+  while (j < src.length && !/[\s<>|&;()]/.test(src[j])) {
+    if (j >= limit || delimiter.length > MAX_DELIMITER) return null;
+    const c = src[j];
+    if (c === "'" || c === '"') {
+      const close = src.indexOf(c, j + 1);
+      if (close === -1 || close >= limit) return null;
+      delimiter += src.slice(j + 1, close);
+      j = close + 1;
+    } else if (c === '\\') {
+      delimiter += src[j + 1] ?? '';
+      j += 2;
+    } else {
+      delimiter += c;
+      j++;
+    }
+  }
+  return delimiter === '' || delimiter.length > MAX_DELIMITER ? null : { delimiter, end: j };
+}
+
 const REDIR_OP = /^(?:&>>|&>|>>|>&|>\||<<<|<<-|<<|<&|<>|>|<)/;
 
-function tokenize(src: string, substitutions: string[]): Token[] {
+function tokenize(src: string, substitutions: ShellSubstitution[]): Token[] {
   const toks: Token[] = [];
   const pendingHeredocs: NonNullable<RedirToken['heredoc']>[] = [];
   let word: WordToken | null = null;
@@ -160,12 +224,12 @@ function tokenize(src: string, substitutions: string[]): Token[] {
           k += 2;
         } else if (d === '$' && src[k + 1] === '(') {
           const end = matchParen(src, k + 1);
-          if (src[k + 2] !== '(') substitutions.push(src.slice(k + 2, end));
+          if (src[k + 2] !== '(') substitutions.push({ text: src.slice(k + 2, end), start: k + 2 });
           buf += src.slice(k, end + 1);
           k = end + 1;
         } else if (d === '`') {
           const end = closingBacktick(src, k);
-          substitutions.push(src.slice(k + 1, end));
+          substitutions.push({ text: src.slice(k + 1, end), start: k + 1 });
           buf += src.slice(k, end + 1);
           k = end + 1;
         } else {
@@ -194,27 +258,28 @@ function tokenize(src: string, substitutions: string[]): Token[] {
     }
     if (c === '$' && src[i + 1] === '(') {
       const end = matchParen(src, i + 1);
-      if (src[i + 2] !== '(') substitutions.push(src.slice(i + 2, end));
+      if (src[i + 2] !== '(') substitutions.push({ text: src.slice(i + 2, end), start: i + 2 });
       append(src.slice(i, end + 1), i);
       i = end + 1;
       continue;
     }
     if (c === '$' && src[i + 1] === '{') {
       const end = matchBrace(src, i + 1);
+      braceSubstitutions(src, i + 2, end, substitutions);
       append(src.slice(i, end + 1), i);
       i = end + 1;
       continue;
     }
     if (c === '`') {
       const end = closingBacktick(src, i);
-      substitutions.push(src.slice(i + 1, end));
+      substitutions.push({ text: src.slice(i + 1, end), start: i + 1 });
       append(src.slice(i, end + 1), i);
       i = end + 1;
       continue;
     }
     if ((c === '<' || c === '>') && src[i + 1] === '(') {
       const end = matchParen(src, i + 1);
-      substitutions.push(src.slice(i + 2, end));
+      substitutions.push({ text: src.slice(i + 2, end), start: i + 2 });
       append(src.slice(i, end + 1), i);
       i = end + 1;
       continue;
@@ -245,17 +310,21 @@ function tokenize(src: string, substitutions: string[]): Token[] {
     if (c === '<' || c === '>' || (c === '&' && src[i + 1] === '>')) {
       // `2>`: a word made only of digits right before the operator is a file descriptor, not an argument.
       const w = word as WordToken | null;
-      if (w && /^[0-9]+$/.test(w.text) && w.start + w.text.length === i) word = null;
+      let fdStart: number | undefined;
+      if (w && /^[0-9]+$/.test(w.text) && w.start + w.text.length === i) {
+        fdStart = w.start;
+        word = null;
+      }
       flush();
       const op = REDIR_OP.exec(src.slice(i, i + 3))?.[0] ?? c;
-      const tok: RedirToken = { t: 'redir', op, start: i };
+      const tok: RedirToken = { t: 'redir', op, start: i, fdStart };
       i += op.length;
       if (op === '<<' || op === '<<-') {
-        const m = /^[ \t]*(['"]?)([^\s'"<>|&;()]{1,64})\1/.exec(src.slice(i, i + 80));
-        if (m) {
-          tok.heredoc = { delimiter: m[2], stripTabs: op === '<<-', body: '' };
+        const d = heredocDelimiter(src, i);
+        if (d) {
+          tok.heredoc = { delimiter: d.delimiter, stripTabs: op === '<<-', body: '' };
           pendingHeredocs.push(tok.heredoc);
-          i += m[0].length;
+          i = d.end;
         }
       }
       toks.push(tok);
@@ -276,19 +345,19 @@ function tokenize(src: string, substitutions: string[]): Token[] {
 
 /** Split shell source into pipelines of simple commands. Never throws. */
 export function parseShell(src: string): ShellParse {
-  const substitutions: string[] = [];
+  const substitutions: ShellSubstitution[] = [];
   const toks = tokenize(src, substitutions);
   const pipelines: ShellSimpleCommand[][] = [];
   let pipeline: ShellSimpleCommand[] = [];
-  let cmd: ShellSimpleCommand & { start: number; end: number } = newCommand();
+  let cmd: ShellSimpleCommand & { rawStart: number; end: number } = newCommand();
   let awaitingTarget: { op: string } | null = null;
-  function newCommand(): ShellSimpleCommand & { start: number; end: number } {
-    return { words: [], redirects: [], heredocs: [], raw: '', start: -1, end: -1 };
+  function newCommand(): ShellSimpleCommand & { rawStart: number; end: number } {
+    return { words: [], wordStarts: [], redirects: [], heredocs: [], raw: '', start: -1, rawStart: -1, end: -1 };
   }
   const endCommand = (): void => {
     if (cmd.words.length > 0 || cmd.redirects.length > 0) {
-      cmd.raw = cmd.start >= 0 ? src.slice(cmd.start, cmd.end) : '';
-      const { start: _s, end: _e, ...plain } = cmd;
+      cmd.raw = cmd.rawStart >= 0 ? src.slice(cmd.rawStart, cmd.end) : '';
+      const { rawStart: _r, end: _e, ...plain } = cmd;
       pipeline.push(plain);
     }
     cmd = newCommand();
@@ -299,19 +368,29 @@ export function parseShell(src: string): ShellParse {
     if (pipeline.length > 0) pipelines.push(pipeline);
     pipeline = [];
   };
-  const touch = (start: number, end: number): void => {
-    if (cmd.start < 0) cmd.start = start;
+  const touch = (start: number, end: number, fdStart = start): void => {
+    if (cmd.rawStart < 0) {
+      cmd.rawStart = start;
+      cmd.start = fdStart;
+    }
     cmd.end = Math.max(cmd.end, end);
   };
+  // A line that ends in `|` continues on the next: `curl … |⏎ sh` is one pipeline.
+  let afterPipe = false;
   for (const tok of toks) {
+    if (tok.t === 'op' && tok.op === '\n' && afterPipe) continue;
+    afterPipe = tok.t === 'op' && tok.op === '|';
     if (tok.t === 'word') {
       touch(tok.start, tok.end);
       if (awaitingTarget) {
         cmd.redirects.push({ op: awaitingTarget.op, target: tok.text });
         awaitingTarget = null;
-      } else cmd.words.push(tok.text);
+      } else {
+        cmd.words.push(tok.text);
+        cmd.wordStarts.push(tok.start);
+      }
     } else if (tok.t === 'redir') {
-      touch(tok.start, tok.start + tok.op.length);
+      touch(tok.start, tok.start + tok.op.length, tok.fdStart);
       if (tok.heredoc) {
         cmd.redirects.push({ op: tok.op, target: tok.heredoc.delimiter });
         cmd.heredocs.push(tok.heredoc.body); // tokenize() has already read the body
@@ -365,6 +444,11 @@ function stripWrappers(words: string[]): Stripped {
       w.shift();
     }
     const name = base(w[0]);
+    if (w[0] === 'function' && w[2] === '{' && w.length > 3) {
+      // `function NAME { cmd …` on one line: the body's first command follows the name and `{`.
+      w.splice(0, 3);
+      continue;
+    }
     if (KEYWORDS.has(w[0] ?? '')) {
       w.shift();
       continue;
@@ -473,14 +557,20 @@ export interface ParsedPipeline {
  */
 export function parseCommandLines(src: string): ParsedPipeline[] {
   const result: ParsedPipeline[] = [];
-  const visit = (source: string, depth: number): void => {
+  // `offset`: where `source` starts in `src`. A script handed to another shell is text after quote removal, not a slice of
+  // `src`, so its commands are `pinned` to the start of the command that hands it over.
+  const visit = (source: string, depth: number, offset: number, pinned: boolean): void => {
     if (depth > MAX_DEPTH || source.trim() === '') return;
     const parsed = parseShell(source);
     for (const pipeline of parsed.pipelines) {
       const commands: CommandInvocation[] = [];
-      const nested: string[] = [];
+      const nested: { script: string; start: number }[] = [];
       for (const c of pipeline) {
         const s = stripWrappers(c.words);
+        // A finding points at the command, past leading keywords (`if`, `then`, `do`, `!`…) but not past wrappers.
+        let w = 0;
+        while (w < c.words.length - 1 && KEYWORDS.has(c.words[w])) w += c.words[w] === 'function' && c.words[w + 2] === '{' && c.words.length > w + 3 ? 2 : 1;
+        const start = pinned ? offset : offset + (w > 0 ? (c.wordStarts[w] ?? c.start) : c.start);
         commands.push({
           argv: s.argv,
           env: s.env,
@@ -490,14 +580,15 @@ export function parseCommandLines(src: string): ParsedPipeline[] {
           redirects: c.redirects,
           heredocs: c.heredocs,
           raw: c.raw,
+          start,
         });
-        nested.push(...nestedScripts(s.argv, c.heredocs));
+        for (const script of nestedScripts(s.argv, c.heredocs)) nested.push({ script, start });
       }
       result.push({ commands });
-      for (const script of nested) visit(script, depth + 1);
+      for (const n of nested) visit(n.script, depth + 1, n.start, true);
     }
-    for (const sub of parsed.substitutions) visit(sub, depth + 1);
+    for (const sub of parsed.substitutions) visit(sub.text, depth + 1, pinned ? offset : offset + sub.start, pinned);
   };
-  visit(src, 0);
+  visit(src, 0, 0, false);
   return result;
 }

@@ -1,4 +1,4 @@
-// Gate decisions (append-only). The sidecar records every /check result here; the claims auditor reads the task
+// Gate decisions (append-only). The sidecar records every /check result here; the claims verify loop reads the task
 // start (decided_at of the approved instruction) and the TEST_PROCESS to re-run from here.
 // Only GateResult fields go in: the gate has already redacted them, the caller's input never reaches the store.
 import { randomUUID } from 'node:crypto';
@@ -55,7 +55,7 @@ export class Instructions {
         decidedAt.toISOString(),
       ],
     );
-    return rows[0]!;
+    return rows[0];
   }
 
   async get(id: string): Promise<InstructionRow | undefined> {

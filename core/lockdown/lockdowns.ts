@@ -46,7 +46,7 @@ export class Lockdowns {
         `SELECT locked, container FROM workers WHERE name = $1 FOR UPDATE`,
         [worker],
       );
-      const before = rows[0]!;
+      const before = rows[0];
       if (before.locked) return { changed: false, container: before.container };
       await tx.query(`UPDATE workers SET locked = true, locked_reason = $2, locked_at = now(), locked_by = $3 WHERE name = $1`, [
         worker,
@@ -113,11 +113,22 @@ export class Lockdowns {
       const state = (await c.inspect()).State;
       let action = 'none';
       if (what === 'lock') {
-        if (mode === 'pause' && state.Running && !state.Paused) (await c.pause(), (action = 'container_paused'));
-        if (mode === 'stop' && state.Running) (await c.stop({ t: 5 }), (action = 'container_stopped'));
+        if (mode === 'pause' && state.Running && !state.Paused) {
+          await c.pause();
+          action = 'container_paused';
+        }
+        if (mode === 'stop' && state.Running) {
+          await c.stop({ t: 5 });
+          action = 'container_stopped';
+        }
       } else {
-        if (state.Paused) (await c.unpause(), (action = 'container_unpaused'));
-        else if (mode === 'stop' && !state.Running) (await c.start(), (action = 'container_started'));
+        if (state.Paused) {
+          await c.unpause();
+          action = 'container_unpaused';
+        } else if (mode === 'stop' && !state.Running) {
+          await c.start();
+          action = 'container_started';
+        }
       }
       if (action !== 'none') await this.event(this.db, worker, action, by, reason, claimId, { container });
       return { action, ok: true };

@@ -11,7 +11,7 @@ export const OWNER_LABEL = 'io.wingman.worker';
 const isOurs = (key: string) => key.toLowerCase().startsWith('io.wingman.');
 
 function stampedLabels(existing: JVal | undefined, worker: string): JObj {
-  const out: JObj = Object.create(null);
+  const out = Object.create(null) as JObj;
   if (isObj(existing)) for (const k of Object.keys(existing)) if (!isOurs(k)) out[k] = existing[k]!;
   out[OWNER_LABEL] = worker;
   return out;
@@ -26,7 +26,7 @@ function setField(obj: JObj, name: string, value: JVal): void {
 /** The body to forward for a create, with the worker's owner label (a body is made when none was sent). */
 export function stampBody(ruleId: string, body: JVal | undefined, worker: string): JVal | undefined {
   if (!['ContainerCreate', 'VolumeCreate', 'NetworkCreate'].includes(ruleId)) return body;
-  const obj: JObj = isObj(body) ? Object.assign(Object.create(null), body) : Object.create(null);
+  const obj = (isObj(body) ? Object.assign(Object.create(null), body) : Object.create(null)) as JObj;
   if (body !== undefined && body !== null && !isObj(body)) return body; // dockerd refuses it; nothing to stamp
   setField(obj, 'Labels', stampedLabels(field(obj, 'Labels'), worker));
   return obj;

@@ -190,7 +190,7 @@ export function localVolumeOptionsProblem(options: Record<string, string>): stri
     const lk = k.toLowerCase();
     if (!LOCAL_DRIVER_KEYS.has(lk)) return `option ${plain(k, 60)} is not one the local driver takes (type, device, o)`;
     if (byKey.has(lk)) return `option ${lk} is given more than once`;
-    byKey.set(lk, options[k]!);
+    byKey.set(lk, options[k]);
   }
   const type = byKey.get('type');
   if (type === undefined) return 'options without type=tmpfs';
@@ -557,7 +557,7 @@ export function findEscalations(
     }
     case 'plugin-privileges':
       if (nonEmptyList(body)) {
-        const names = (body as JVal[]).map((p) => str(field(p, 'Name'))).filter(Boolean);
+        const names = (body).map((p) => str(field(p, 'Name'))).filter(Boolean);
         out.push({ kind: 'plugin_privileges', detail: `grants plugin privileges ${names.join(', ').slice(0, 200)}` });
       }
       for (const remote of queryAll(target.query, 'remote')) {

@@ -70,7 +70,7 @@ function merge(existing: JVal, incoming: JVal, isMap: boolean): JVal {
     return isObj(existing) || Array.isArray(existing) ? null : existing;
   }
   if (isObj(existing) && isObj(incoming)) {
-    const out: JObj = Object.assign(Object.create(null), existing);
+    const out = Object.assign(Object.create(null), existing) as JObj;
     if (isMap) {
       for (const k of Object.keys(incoming)) out[k] = incoming[k]!;
       return out;
@@ -79,7 +79,7 @@ function merge(existing: JVal, incoming: JVal, isMap: boolean): JVal {
       const fk = k.toUpperCase();
       const prev = Object.keys(out).find((x) => x.toUpperCase() === fk);
       if (prev === undefined) out[k] = incoming[k]!;
-      else out[prev] = merge(out[prev]!, incoming[k]!, MAP_FIELDS.has(fk));
+      else out[prev] = merge(out[prev], incoming[k], MAP_FIELDS.has(fk));
     }
     return out;
   }
@@ -119,7 +119,7 @@ class Parser {
 
   object(depth: number, isMap: boolean, parentFold: string): JObj {
     this.i++; // {
-    const out: JObj = Object.create(null);
+    const out = Object.create(null) as JObj;
     const folded = new Map<string, string>();
     this.ws();
     if (this.s[this.i] === '}') return this.i++, out;
@@ -143,7 +143,7 @@ class Parser {
           folded.set(fk, key);
           out[key] = val;
         } else {
-          out[prev] = merge(out[prev]!, val, childIsMap);
+          out[prev] = merge(out[prev], val, childIsMap);
         }
       }
       this.ws();
@@ -192,7 +192,7 @@ class Parser {
     let out = s.slice(start, j);
     this.i = j;
     while (this.i < s.length) {
-      const c = s[this.i]!;
+      const c = s[this.i];
       if (c === '"') {
         this.i++;
         return out;
@@ -254,7 +254,7 @@ export function toJson(v: JVal): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v instanceof GoNumber) return v.raw;
   if (Array.isArray(v)) return '[' + v.map(toJson).join(',') + ']';
-  return '{' + Object.keys(v).map((k) => JSON.stringify(k) + ':' + toJson(v[k]!)).join(',') + '}';
+  return '{' + Object.keys(v).map((k) => JSON.stringify(k) + ':' + toJson(v[k])).join(',') + '}';
 }
 
 /** Convert to a plain JS value (numbers as JS numbers) for hashing, summaries and tests. */

@@ -22,6 +22,11 @@ export interface CommandInvocation {
   heredocs: readonly string[];
   /** Source text of the command (for excerpts). */
   raw: string;
+  /**
+   * Offset of the command in the text given to the parser (for a line and column). Commands of a script handed to
+   * another shell (`sh -c '…'`, `eval`, `bash <<EOF`) carry the offset of the command that hands it over.
+   */
+  start: number;
 }
 
 export interface InstructionRule {

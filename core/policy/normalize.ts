@@ -35,7 +35,7 @@ export function strictDecode(s: string, plusIsSpace: boolean): string {
     } else if (c < 0x80) {
       bytes.push(c);
     } else {
-      for (const b of Buffer.from(s[i]!, 'utf8')) bytes.push(b);
+      for (const b of Buffer.from(s[i], 'utf8')) bytes.push(b);
     }
   }
   try {

@@ -98,7 +98,7 @@ export function parsePolicy(text: string, source = 'policy'): PolicyFile {
         const own = workers[worker];
         p = Object.freeze({
           rules: Object.freeze({ ...any?.rules, ...own?.rules }),
-          escalations: Object.freeze({ ...any?.escalations, ...own?.escalations }) as WorkerPolicy['escalations'],
+          escalations: Object.freeze({ ...any?.escalations, ...own?.escalations }),
           bindAllowlist: Object.freeze([...(any?.bind_allowlist ?? []), ...(own?.bind_allowlist ?? [])]),
           shared: Object.freeze(
             [...(any?.shared ?? []), ...(own?.shared ?? [])].map((e) => {

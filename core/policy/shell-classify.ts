@@ -107,7 +107,7 @@ export function tmpfsOptionsBad(opts: string, allow: readonly string[]): boolean
 export function mountVolume(value: string, allow: readonly string[]): { driver: boolean; options: boolean } {
   let type = '';
   let driver = '';
-  const options: Record<string, string> = Object.create(null);
+  const options = Object.create(null) as Record<string, string>;
   for (const f of value.replace(/"/g, '').split(',')) {
     const eq = f.indexOf('=');
     const key = (eq < 0 ? f : f.slice(0, eq)).toLowerCase();
@@ -137,7 +137,7 @@ function volumeOptionsBad(options: Record<string, string>, allow: readonly strin
     const lk = k.toLowerCase();
     if (lk !== 'type' && lk !== 'device' && lk !== 'o') return true;
     if (byKey.has(lk)) return true;
-    byKey.set(lk, options[k]!);
+    byKey.set(lk, options[k]);
   }
   const type = byKey.get('type');
   if (type === undefined || type.toLowerCase() !== 'tmpfs') return true;
@@ -204,7 +204,7 @@ export function shortCluster(arg: string, shorts: string): { flags: string[]; vf
   let s = arg.slice(1);
   const flags: string[] = [];
   while (s) {
-    const c = s[0]!;
+    const c = s[0];
     s = s.slice(1);
     if (shorts.includes(c)) return s ? { flags, vflag: c, value: s.replace(/^=/, ''), next: false } : { flags, vflag: c, next: true };
     if (s.startsWith('=')) return { flags, vflag: c, value: s.slice(1), next: false };
@@ -224,7 +224,7 @@ export function classifyShell(argv: readonly string[]): ShellClassification {
 
   // docker's own options, before the subcommand
   for (; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i];
     if (a === '--') {
       i++;
       break;
@@ -253,7 +253,7 @@ export function classifyShell(argv: readonly string[]): ShellClassification {
   if (mgmt) {
     const mv = flagSet(mgmt);
     for (; i < argv.length; i++) {
-      const a = argv[i]!;
+      const a = argv[i];
       if (a === '-h' || isHelp(a)) return help();
       if (a.startsWith('--')) {
         const eq = a.indexOf('=');
@@ -319,7 +319,7 @@ export function classifyShell(argv: readonly string[]): ShellClassification {
     }
   };
   for (; i < argv.length; i++) {
-    const a = argv[i]!;
+    const a = argv[i];
     if (end) {
       positionals.push(a);
       continue;

@@ -20,7 +20,7 @@ export function isPlaceholderValue(raw: string): boolean {
   if (/^\{\{.*\}\}$/.test(value) || /^<[^<>]*>$/.test(value) || /^\[redacted/i.test(value)) return true;
   if (/^\[[^\]]*\]$/.test(value)) return true;
   // References into the environment or a config object rather than a literal.
-  if (/^(process\.env|os\.environ|os\.getenv|getenv|env|secrets|vars|config|settings|ENV)[.\[(]/i.test(value)) return true;
+  if (/^(process\.env|os\.environ|os\.getenv|getenv|env|secrets|vars|config|settings|ENV)[.[(]/i.test(value)) return true;
   // Masks and elisions: ****, xxxx, ..., ———
   if (/^([*xX.•·…_#-])\1*$/.test(value)) return true;
   if (/^(x{3,}|\*{3,})/i.test(value)) return true;

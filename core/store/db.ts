@@ -2,6 +2,7 @@
 // DATABASE_URL) both implement it; every repository writes plain Postgres SQL with $1 parameters against it.
 
 import type { BulkColumn } from './bulk-insert.js';
+import { asText } from '../util/as-text.js';
 
 export interface QueryResult<T> {
   rows: T[];
@@ -9,7 +10,7 @@ export interface QueryResult<T> {
 }
 
 export interface Queryable {
-  query<T = Record<string, any>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
 }
 
 /** A transaction's handle: queries plus multi-statement SQL (migration files run inside one). */
@@ -39,5 +40,5 @@ export interface Db extends Queryable {
  * the caller's input is at fault, and retrying the same statement cannot succeed.
  */
 export function isDataError(err: unknown): boolean {
-  return /^2[23]/.test(String((err as { code?: unknown }).code ?? ''));
+  return /^2[23]/.test(asText((err as { code?: unknown }).code, ''));
 }

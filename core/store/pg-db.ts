@@ -102,10 +102,10 @@ export class PgDb implements Db {
     });
   }
 
-  async query<T = Record<string, any>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+  async query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
     this.assertOpen();
     try {
-      return result<T>(await this.pool.query(sql, params as any[] | undefined));
+      return result<T>(await this.pool.query(sql, params));
     } catch (err) {
       throw mapError(err);
     }
@@ -157,10 +157,10 @@ export class PgDb implements Db {
       if (lost) throw mapError(lost);
     };
     const tx: Tx = {
-      async query<R = Record<string, any>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+      async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
         guard();
         try {
-          return result<R>(await client.query(sql, params as any[] | undefined));
+          return result<R>(await client.query(sql, params));
         } catch (err) {
           throw mapError(err);
         }

@@ -151,7 +151,7 @@ export class PgliteDb implements Db {
     return this.nextId++;
   }
 
-  query<T = Record<string, any>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
     return this.exclusive(async () => result<T>((await this.call({ id: this.id(), op: 'query', sql, params })) as PgliteResult));
   }
 
@@ -175,7 +175,7 @@ export class PgliteDb implements Db {
         if (!ctx.active) throw wingmanError('WGM_ERR_INTERNAL', 'transaction handle used after the transaction ended');
       };
       const tx: Tx = {
-        query: async <R = Record<string, any>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> => {
+        query: async <R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>> => {
           guard();
           return result<R>((await this.call({ id: this.id(), op: 'query', sql, params, tx: txId })) as PgliteResult);
         },

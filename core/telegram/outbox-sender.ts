@@ -148,7 +148,7 @@ export class OutboxSender {
           chat_id: row.chat_id,
           text: p.text,
           ...(p.reply_markup ? { reply_markup: p.reply_markup as never } : {}),
-          ...(p.reply_parameters ? { reply_parameters: p.reply_parameters as never } : {}),
+          ...(p.reply_parameters ? { reply_parameters: p.reply_parameters } : {}),
         });
         messageId = m.message_id;
       } else {

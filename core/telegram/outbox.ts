@@ -121,7 +121,7 @@ export class Outbox {
       return { id: String(ins.rows[0].id), created: true };
     }
     const { rows } = await q.query<{ id: string }>(`SELECT id FROM telegram_outbox WHERE dedupe_key = $1`, [dedupeKey]);
-    return { id: String(rows[0]!.id), created: false };
+    return { id: String(rows[0].id), created: false };
   }
 
   /** Wake the local sender and, through the bus, senders in other processes. */

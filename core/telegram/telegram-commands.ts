@@ -12,7 +12,7 @@ export interface ParsedCommand {
 export function parseCommand(text: string): ParsedCommand | undefined {
   const m = /^\/([A-Za-z0-9_]{1,64})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+([\s\S]*))?$/.exec(text.trim());
   if (!m) return undefined;
-  return { name: m[1]!.toLowerCase(), args: (m[3] ?? '').trim(), ...(m[2] ? { bot: m[2].toLowerCase() } : {}) };
+  return { name: m[1].toLowerCase(), args: (m[3] ?? '').trim(), ...(m[2] ? { bot: m[2].toLowerCase() } : {}) };
 }
 
 export interface ReplyDecision {
@@ -37,7 +37,7 @@ export function splitIdAndNote(args: string): { idPrefix?: string; note?: string
   const m = /^([0-9a-fA-F-]{8,36})(?:\s+([\s\S]*))?$/.exec(args.trim());
   if (!m) return args.trim() ? { note: args.trim().slice(0, MAX_NOTE) } : {};
   const note = (m[2] ?? '').trim().slice(0, MAX_NOTE);
-  return note ? { idPrefix: m[1]!.toLowerCase(), note } : { idPrefix: m[1]!.toLowerCase() };
+  return note ? { idPrefix: m[1].toLowerCase(), note } : { idPrefix: m[1].toLowerCase() };
 }
 
 export const HELP_TEXT = [

@@ -34,21 +34,21 @@ const FINDERS: Array<(t: string) => RunnerSummary | undefined> = [
   (t) => {
     const m = last(t.matchAll(/^\s*Tests:\s+(.*\d+ total)\s*$/gm));
     if (!m) return undefined;
-    const part = (w: string) => new RegExp(`(\\d[\\d,]*) ${w}`).exec(m[1]!)?.[1];
+    const part = (w: string) => new RegExp(`(\\d[\\d,]*) ${w}`).exec(m[1])?.[1];
     return { passed: num(part('passed')), failed: num(part('failed')), skipped: num(part('skipped')) + num(part('todo')), total: num(part('total')), runner: 'jest' };
   },
   // vitest: " Tests  1 failed | 5 passed (6)"
   (t) => {
     const m = last(t.matchAll(/^\s*Tests\s+((?:\d+ \w+(?: \| )?)+)\s*\((\d+)\)\s*$/gm));
     if (!m) return undefined;
-    const count = (w: string) => num(new RegExp(`(\\d+) ${w}`).exec(m[1]!)?.[1]);
+    const count = (w: string) => num(new RegExp(`(\\d+) ${w}`).exec(m[1])?.[1]);
     return { passed: count('passed'), failed: count('failed'), skipped: count('skipped') + count('todo'), total: num(m[2]), runner: 'vitest' };
   },
   // pytest: "===== 3 failed, 10 passed, 1 skipped in 0.12s =====" or "10 passed in 0.05s"
   (t) => {
     const m = last(t.matchAll(/^=*\s*((?:\d+ (?:passed|failed|errors?|skipped|xfailed|xpassed|warnings?|deselected)(?:, )?)+) in [\d.]+s\b.*$/gm));
     if (!m) return undefined;
-    const count = (re: RegExp) => num(re.exec(m[1]!)?.[1]);
+    const count = (re: RegExp) => num(re.exec(m[1])?.[1]);
     return {
       passed: count(/(\d+) passed/) + count(/(\d+) xpassed/),
       failed: count(/(\d+) failed/) + count(/(\d+) errors?/),

@@ -32,7 +32,7 @@ export class Workers {
        RETURNING name, created_at, locked, locked_reason, locked_at, locked_by`,
       [name, container ?? null],
     );
-    return rows[0]!;
+    return rows[0];
   }
 
   async list(): Promise<Worker[]> {

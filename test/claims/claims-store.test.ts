@@ -1,4 +1,4 @@
-// The claims store under concurrent auditors: idempotent inserts (spool replays), disjoint leases (SKIP LOCKED),
+// The claims store under concurrent verify loops: idempotent inserts (spool replays), disjoint leases (SKIP LOCKED),
 // lapsed leases taken over, retries, exactly one verdict per claim, append-only tables.
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
@@ -40,7 +40,7 @@ t.test('concurrent leases are disjoint; other workers\' claims are never leased'
   t.equal(new Set(ids).size, 40, 'no claim leased twice');
   t.ok(ids.every((id) => mine.some((c) => c.id === id)), 'only w1\'s');
   t.same(await claims.lease('w1', 'late', 10, 30_000), [], 'nothing left while the leases hold');
-  t.equal(await claims.leaseOne(theirs[0]!.id, 'w1', 'a0', 30_000), undefined, 'leaseOne refuses another worker\'s claim');
+  t.equal(await claims.leaseOne(theirs[0].id, 'w1', 'a0', 30_000), undefined, 'leaseOne refuses another worker\'s claim');
   for (const c of leases.flat()) await claims.complete(c, draft, 1, 'a');
   for (const c of theirs) await claims.complete(c, draft, 1, 'b');
 });
@@ -67,7 +67,7 @@ t.test('a lapsed lease is taken over; a retry waits for its time', async (t) => 
   t.equal(q.rows[0].last_error, 'docker away');
   // A synchronous /verify does not wait for the backoff: someone is asking now.
   await claims.retryLater(c.id, 'third', 'docker away again', 60_000);
-  t.same(await claims.lease('w1', 'fourth', 1, 30_000), [], 'not due for the auditor');
+  t.same(await claims.lease('w1', 'fourth', 1, 30_000), [], 'not due for the verify loop');
   t.equal((await claims.leaseOne(c.id, 'w1', 'fourth', 30_000))?.id, c.id, 'taken by a synchronous verify');
   await claims.complete(c, draft, 1, 'fourth');
 });

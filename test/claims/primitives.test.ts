@@ -21,7 +21,8 @@ function tarOf(args: string[], opts: string[] = []): Buffer {
 /** Feed a buffer in small chunks, as a socket would. */
 function chunked(buf: Buffer, size = 333): Readable {
   const s = new PassThrough();
-  (async () => {
+  // Fed in the background: the caller reads the stream while it fills.
+  void (async () => {
     for (let i = 0; i < buf.length; i += size) {
       s.write(buf.subarray(i, i + size));
       await new Promise((r) => setImmediate(r));

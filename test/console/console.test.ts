@@ -153,7 +153,7 @@ t.test('a page of another origin in the same browser cannot approve', async (t) 
     await card(new RegExp(`w1 wants to run a command in container ${c2}`)).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'console-inbox.png'), fullPage: true });
     const b = (await w.control.approvals.list({ status: 'pending', worker: 'w1' })).find((x) => x.id !== a.id)!;
-    await w.control.approvals.decide(b.id, 'deny', 'api:screenshot');
+    await w.control.approvals.answer(b.id, 'deny', 'api:screenshot');
     await second;
   }
 

@@ -22,7 +22,7 @@ t.teardown(() => w.close());
 
 const get = async (url: string) => {
   const r = await w.control.server.inject({ method: 'GET', url, headers: { authorization: `Bearer ${w.apiToken}` } });
-  return { status: r.statusCode, json: r.json() as any };
+  return { status: r.statusCode, json: r.json<any>() };
 };
 
 async function request(worker: string, summary: string, op: Record<string, unknown> = {}) {
@@ -104,7 +104,7 @@ t.test('answers parse with the shared schemas; the effect is in words', async (t
     t.equal(r.status, 200, url);
     schema.parse(r.json);
   }
-  await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  await w.control.approvals.answer(a.id, 'deny', 'api:test');
 });
 
 t.test('effect lines for kill, prune, create and shell grants', async (t) => {
@@ -140,8 +140,8 @@ t.test('audit pages: every row once, newest first, under each filter', async (t)
   t.same(a, byTime.filter((r) => r.worker === 'pg-a').map((r) => r.id), 'by worker');
   const denied = mine(await allPages('rule=ContainerDelete&decision=denied'));
   t.same(denied, byTime.filter((r) => r.decision === 'denied').map((r) => r.id), 'by rule and decision');
-  const from = rows[10]!.at;
-  const to = rows[20]!.at;
+  const from = rows[10].at;
+  const to = rows[20].at;
   const range = mine(await allPages(`from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`));
   t.same(range, byTime.filter((r) => r.at >= from && r.at < to).map((r) => r.id), 'by time range');
   const q = mine(await allPages('q=needle-1'));
@@ -187,17 +187,18 @@ t.test('the event stream: ready, then changes; two-person approvals show 1/2', a
   await until('partial approval announced', async () => text.includes(`"topic":"approval.updated","id":"${two.id}"`));
   const cli = await w.cli(['approvals', '--worker', 'w2']);
   t.match(cli.stdout, new RegExp(`${two.id}  w2  pending \\(\\d+:\\d\\d left, 1/2 approvals\\)`), 'the CLI shows 1/2');
-  await w.control.approvals.decide(two.id, 'approve', 'api:bob');
+  await w.control.approvals.answer(two.id, 'approve', 'api:bob');
   await until('decided', async () => text.includes(`"topic":"approval.decided","id":"${two.id}"`));
   t.notMatch(text, /summary|two people/, 'no free text travels on the stream');
-  await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  await w.control.approvals.answer(a.id, 'deny', 'api:test');
 });
 
 t.test('state changes from a foreign origin are refused, token or not', async (t) => {
   const a = await request('w1', 'origin check');
   const post = (headers: Record<string, string>) =>
     w.control.server.inject({ method: 'POST', url: `/approvals/${a.id}/deny`, headers: { authorization: `Bearer ${w.apiToken}`, host: '127.0.0.1:5001', ...headers }, payload: { by: 'x' } });
-  for (const h of [{ origin: 'http://evil.example' }, { origin: 'null' }, { origin: 'http://127.0.0.1:5002' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }]) {
+  const foreign: Record<string, string>[] = [{ origin: 'http://evil.example' }, { origin: 'null' }, { origin: 'http://127.0.0.1:5002' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }];
+  for (const h of foreign) {
     const r = await post(h);
     t.equal(r.statusCode, 403, JSON.stringify(h));
     t.equal(r.json().code, 'WGM_ERR_API_ORIGIN');
@@ -252,7 +253,7 @@ t.test('CLI: version, approvals with the effect, show, --status values, one-line
   t.match(wrong.stderr, /^wingman: the control API refused the API token: set WINGMAN_API_TOKEN[^\n]*\n$/);
   const badEnv = await run(process.execPath, [path.join(ROOT, 'bin/wingman.js'), 'approvals'], { ...env, WINGMAN_LOG_FORMAT: 'xml' });
   t.match(badEnv.stderr, /^wingman: [^\n]*WINGMAN_LOG_FORMAT[^\n]*\(fix WINGMAN_LOG_FORMAT in the environment\)\n$/);
-  await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  await w.control.approvals.answer(a.id, 'deny', 'api:test');
 });
 
 t.test('CLI: approvals --watch shows new held calls and decisions as they happen', async (t) => {
@@ -268,7 +269,7 @@ t.test('CLI: approvals --watch shows new held calls and decisions as they happen
   const a = await request('w1', 'run a command in container abc');
   await until('held shown', async () => out.includes(`held:\n${a.id}  w1  pending`));
   t.match(out, /Command:\s+\$ sh -c 'echo hi > \/x'/);
-  await w.control.approvals.decide(a.id, 'deny', 'api:carol', 'no');
+  await w.control.approvals.answer(a.id, 'deny', 'api:carol', 'no');
   await until('decision shown', async () => out.includes(`${a.id} w1: run a command in container abc -> denied by api:carol: no`));
   const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   child.kill('SIGINT');

@@ -8,8 +8,8 @@ const doc = fs.readFileSync(new URL('../../docs/errors.md', import.meta.url), 'u
 // A documented code is a table row: | `WGM_ERR_X` | 403 | meaning | what to do |
 const rows = new Map<string, { status: number; meaning: string; todo: string }>();
 for (const m of doc.matchAll(/^\| `(WGM_ERR_[A-Z_]+)` \| (\d{3}) \| ([^|]*) \| ([^|]*) \|$/gm)) {
-  t.notOk(rows.has(m[1]!), `${m[1]} is documented once`);
-  rows.set(m[1]!, { status: Number(m[2]), meaning: m[3]!.trim(), todo: m[4]!.trim() });
+  t.notOk(rows.has(m[1]), `${m[1]} is documented once`);
+  rows.set(m[1], { status: Number(m[2]), meaning: m[3].trim(), todo: m[4].trim() });
 }
 
 t.test('every code of the table is documented, with its status, what it means and what to do', async (t) => {

@@ -53,7 +53,7 @@ t.test('tests rewritten to pass: FALSE, and the alert says which file changed an
 
   const alert = await fake.waitFor('the alert', () => fake.botMessages().find((m) => m.text.includes('FALSE claim by worker w1')), 60_000);
   t.match(alert.text, /Evidence: \/work\/t\.sh changed after the task started .*: 3 tests → 1/);
-  const v = await w.db.query(`SELECT verdict, reason, evidence FROM verdicts WHERE claim_id = $1`, [logged.json.claim_id]);
+  const v = await w.db.query<{ verdict: string; reason: string; evidence: { test_files_changed: unknown; baseline: { start_count: number } } }>(`SELECT verdict, reason, evidence FROM verdicts WHERE claim_id = $1`, [logged.json.claim_id]);
   t.equal(v.rows[0].verdict, 'FALSE');
   t.same(v.rows[0].evidence.test_files_changed, [{ path: '/work/t.sh', how: 'changed' }]);
   t.equal(v.rows[0].evidence.baseline.start_count, 3);

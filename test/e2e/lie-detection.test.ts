@@ -1,4 +1,4 @@
-// Issue 5 end to end: a real busybox worker, its real sidecar (gate, claims, auditor), the real proxy and control
+// Issue 5 end to end: a real busybox worker, its real sidecar (gate, claims, verify loop), the real proxy and control
 // (watcher, Telegram through the fake Bot API). The worker claims a file it never made: ops get the alert, the
 // container is paused, Docker calls are refused, /check answers 423; only an approver's /unlock releases it.
 import t from 'tap';

@@ -186,7 +186,7 @@ const ROWS: Row[] = [
   { name: 'nested shell: sh -c with rm -rf', input: withBody({ TEST_PROCESS: '`sh -c "rm -rf ~ && npx tap"`' }), decision: 'REJECTED', rules: ['rm-rf-dangerous'] },
   {
     name: 'headings inside a code block are not sections',
-    input: md({ ...BASE, DELIVERABLES: undefined as unknown as string }).replace('# Task: add a health endpoint', '# Task\n```md\n## DELIVERABLES\nfake body inside a fence\n```'),
+    input: md({ ...BASE, DELIVERABLES: undefined }).replace('# Task: add a health endpoint', '# Task\n```md\n## DELIVERABLES\nfake body inside a fence\n```'),
     decision: 'REJECTED',
     missing: ['DELIVERABLES'],
   },

@@ -46,7 +46,7 @@ t.test('a thread that dies with checks in flight fails them (500), and the next 
   await pool.check(INPUTS[0]);
   const inFlight = [pool.check(INPUTS[0]), pool.check(INPUTS[1])];
   // The replies cannot arrive before this turn ends: stop the thread under them.
-  await (pool as unknown as { threads: { stop(): Promise<number> }[] }).threads[0]!.stop();
+  await (pool as unknown as { threads: { stop(): Promise<number> }[] }).threads[0].stop();
   for (const p of inFlight) {
     const err = await p.then(() => undefined, (e: unknown) => e);
     t.ok(isWingmanError(err, 'WGM_ERR_INTERNAL'), 'failed as an internal error, not answered');

@@ -11,7 +11,7 @@ import { testEnv } from './env.js';
 export interface TestDatabase {
   name: string;
   url: string;
-  drop(): Promise<void>;
+  drop: () => Promise<void>;
 }
 
 function withDatabase(serverUrl: string, database: string): string {

@@ -57,6 +57,9 @@ export function testLabels(): Record<string, string> {
   return { wgmtest: '1', 'wgmtest.run': process.env.WGMTEST_RUN_ID ?? 'adhoc' };
 }
 
+/** execFile's error: `code` is the errno string when the program could not be started, else its exit status. */
+export type ExecError = Error & { code?: string | number | null };
+
 export interface DockerResult {
   code: number;
   stdout: string;
@@ -78,8 +81,8 @@ export function docker(args: string[], opts: DockerOptions = {}): Promise<Docker
       'docker',
       args,
       { env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
+      (err: ExecError | null, stdout, stderr) => {
+        if (err && typeof err.code === 'string') {
           reject(err); // the CLI could not be started at all
           return;
         }

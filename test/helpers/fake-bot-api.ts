@@ -221,7 +221,7 @@ export class FakeBotApi {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
-    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec((req.url ?? '').split('?')[0]!);
+    const m = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec((req.url ?? '').split('?')[0]);
     const send = (status: number, body: unknown) => {
       if (res.destroyed) return;
       res.writeHead(status, { 'content-type': 'application/json' });

@@ -75,7 +75,7 @@ export async function startOwnRedis(): Promise<OwnServer> {
 
 function pgBin(name: string): string {
   const versions = fs.readdirSync('/usr/lib/postgresql').sort();
-  return path.join('/usr/lib/postgresql', versions[versions.length - 1]!, 'bin', name);
+  return path.join('/usr/lib/postgresql', versions[versions.length - 1], 'bin', name);
 }
 
 /** Postgres refuses to run as root: as root, its commands run as the postgres user. */

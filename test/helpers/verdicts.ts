@@ -1,4 +1,4 @@
-// Write a claim and a FALSE verdict as the auditor would, and announce it: the watcher's input, without a sidecar.
+// Write a claim and a FALSE verdict as the verify loop would, and announce it: the watcher's input, without a sidecar.
 import { randomUUID } from 'node:crypto';
 import type { Wingman } from './wingman.js';
 

@@ -10,7 +10,7 @@ export interface UpProcess {
   pid: number;
   port: number;
   /** stdout and stderr so far */
-  output(): string;
+  output: () => string;
   /** resolves with the first match in the output; rejects if the process exits first */
   waitFor(re: RegExp): Promise<RegExpMatchArray>;
   /** exit code (or 128 + signal number) */
@@ -41,8 +41,8 @@ export async function startUp(env: Record<string, string>, command = 'up', root 
     out += d.toString();
     for (const w of [...watchers]) w();
   };
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
   const exited = new Promise<number>((resolve) =>
     child.once('exit', (code, signal) => {
       resolve(code ?? 128 + (signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }) as Record<string, number>)[signal] ?? 0 : 0));

@@ -19,7 +19,7 @@ import { migrate, defaultMigrationsDir } from '../../core/store/migrate.js';
 import { PgDb } from '../../core/store/pg-db.js';
 import { buildProxy, type ProxyApp } from '../../proxy/app.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
-import { dropRedisPrefix, testEnv, type DockerResult } from './env.js';
+import { dropRedisPrefix, testEnv, type DockerResult, type ExecError } from './env.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -163,8 +163,8 @@ export async function startWingman(opts: WingmanOptions = {}): Promise<Wingman> 
 
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs = 120_000): Promise<DockerResult> {
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') {
+    const child = execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024 }, (err: ExecError | null, stdout, stderr) => {
+      if (err && typeof err.code === 'string') {
         reject(err);
         return;
       }

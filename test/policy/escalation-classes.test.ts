@@ -263,10 +263,10 @@ t.test('daemon_fetch: build remote, image import URL, pulls from private registr
   check(t, rows);
 
   const long = `https://example.com/${'a'.repeat(500)}`;
-  const d = find(B, undefined, `/build?remote=${encodeURIComponent(long)}`)[0]!;
+  const d = find(B, undefined, `/build?remote=${encodeURIComponent(long)}`)[0];
   t.match(d.detail, 'https://example.com/aaa', 'the detail shows the URL');
   t.ok(d.detail.length < 320, `the URL is clipped (${d.detail.length} characters)`);
-  const nl = find(I, undefined, '/images/create?fromSrc=http://x/%0Aapproved%20by%20ops')[0]!;
+  const nl = find(I, undefined, '/images/create?fromSrc=http://x/%0Aapproved%20by%20ops')[0];
   t.notMatch(nl.detail, /\n/, 'control characters are escaped in the detail');
   t.match(find(I, undefined, '/images/create?fromImage=127.0.0.1:5000/x')[0]?.detail, '127.0.0.1:5000/x');
   t.equal(privateHostProblem('registry.example.com'), undefined);

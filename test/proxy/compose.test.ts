@@ -61,8 +61,8 @@ function compose(worker: string, args: string[], timeoutMs = 150_000): Running {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const done = new Promise<DockerResult & { ms: number }>((resolve, reject) => {
     child.on('error', (err) => {
@@ -125,7 +125,7 @@ t.test('up -d brings two services, a network and a volume up with no approval', 
     while (!finished) {
       for (const a of await w.control.approvals.list({ status: 'pending', worker: 'w1' })) {
         held.push(`${a.rule}: ${a.summary}`);
-        await w.control.approvals.decide(a.id, 'deny', 'test', 'compose up must not need approval').catch(() => undefined);
+        await w.control.approvals.answer(a.id, 'deny', 'test', 'compose up must not need approval').catch(() => undefined);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -226,7 +226,7 @@ t.test('down -v is held only for what destroys, each approved, and leaves nothin
       seen.add(a.id);
       approvedRules.push(a.rule);
       approvedSummaries.push(`${a.rule}: ${a.summary}`);
-      await w.control.approvals.decide(a.id, 'approve', 'test').catch((err: Error) => t.comment(`approve ${a.id}: ${err.message}`));
+      await w.control.approvals.answer(a.id, 'approve', 'test').catch((err: Error) => t.comment(`approve ${a.id}: ${err.message}`));
     }
     await new Promise((r) => setTimeout(r, 100));
   }

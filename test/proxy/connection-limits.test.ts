@@ -12,7 +12,7 @@ import { startWingman } from '../helpers/wingman.js';
 function halfSent(socketPath: string, bytes: string): { done: Promise<string>; socket: net.Socket; connected: Promise<void> } {
   const socket = net.connect(socketPath);
   let got = '';
-  socket.on('data', (d) => (got += d));
+  socket.on('data', (d: Buffer) => (got += d.toString()));
   socket.on('error', (e) => (got += `ERROR ${(e as NodeJS.ErrnoException).code}`));
   socket.write(bytes);
   const connected = new Promise<void>((resolve) => {
@@ -65,7 +65,7 @@ t.test('one worker holding thousands of half-sent requests starves nobody', asyn
     let out = '';
     flooder.stdout.on('data', (d) => {
       out += d;
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!) as Record<string, number>);
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]) as Record<string, number>);
     });
   });
   // Beyond its cap of 64, each of w1's connections is answered 429 and closed at once, or (when it connects faster

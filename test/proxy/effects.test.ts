@@ -66,14 +66,14 @@ t.test('attach with stdin is an exec: held for the exec approval, and nothing ru
     const a = await heldAs('ContainerExec');
     t.match(a.summary, /with stdin/, 'the approver reads it as a command channel');
     t.equal((await docker(['exec', name, 'ls', marker])).code, 1, 'nothing typed reached the shell');
-    await w.control.approvals.decide(a.id, 'deny', 'test');
+    await w.control.approvals.answer(a.id, 'deny', 'test');
     const r = await pending;
     t.equal(r.status, 403, 'denied');
   }
   // websocket attach with stdin: the same
   const ws = call('GET', `/containers/${name}/attach/ws?stream=1&stdin=1`, { headers: { Upgrade: 'websocket', Connection: 'Upgrade', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } }).catch((e: Error) => ({ status: 0, body: e.message }));
   const a = await heldAs('ContainerExec');
-  await w.control.approvals.decide(a.id, 'deny', 'test');
+  await w.control.approvals.answer(a.id, 'deny', 'test');
   t.equal((await ws).status, 403);
   // without stdin, attaching reads output only and needs no one
   const ro = await call('POST', `/containers/${name}/attach?logs=1&stream=0&stdout=1`, { headers: { Upgrade: 'tcp', Connection: 'Upgrade' } }).catch((e: Error) => ({ status: -1, body: e.message }));
@@ -106,7 +106,7 @@ t.test('commit takes the same decision as export (a read of the container\'s fil
   const pending = w.dockerAs('w1', ['commit', name, ref]);
   const a = await heldAs('ImageCommit');
   t.match(a.summary, /commit the files of container/);
-  await w.control.approvals.decide(a.id, 'deny', 'test');
+  await w.control.approvals.answer(a.id, 'deny', 'test');
   t.not((await pending).code, 0);
   t.equal((await docker(['image', 'inspect', ref])).code, 1, 'no image was made');
 });
@@ -216,7 +216,7 @@ t.test(`a worker has at most WINGMAN_MAX_PENDING_PER_WORKER held calls`, async (
   t.equal(r.status, 429);
   t.match(r.body, /already has 3 calls waiting/);
   const { rows } = await w.db.query<{ id: string }>(`SELECT id FROM approvals WHERE worker = 'w1' AND status = 'pending'`);
-  for (const a of rows) await w.control.approvals.decide(a.id, 'deny', 'test');
+  for (const a of rows) await w.control.approvals.answer(a.id, 'deny', 'test');
   await Promise.all(held);
   t.equal(await state(name), 'running');
 });

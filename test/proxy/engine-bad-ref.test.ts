@@ -32,7 +32,7 @@ for (const [method, path] of [
 ] as const) {
   t.test(`${method} ${path}: 400, not 502`, async (t) => {
     const r = await call(method, path);
-    t.equal(r.status, 400, r.json.message);
+    t.equal(r.status, 400, r.json.message ?? '(no message)');
     t.match(r.json.message ?? '', /reference/i, 'names what is wrong with the reference');
     t.equal((await docker(['image', 'inspect', TEST_IMAGE])).code, 0, 'the image is still there');
     t.equal(await w.control.approvals.list({ worker: 'w1', status: 'pending' }).then((l) => l.length), 0, 'nothing held');

@@ -43,7 +43,7 @@ t.test('a policy file can turn a deny into an approval, for one worker only', as
   const a = await p.pendingApproval('w2');
   t.equal(a.rule, 'ContainerCreate');
   t.match(a.summary, /create container/);
-  await p.control.approvals.decide(a.id, 'approve', 'test');
+  await p.control.approvals.answer(a.id, 'approve', 'test');
   const r2 = await call;
   t.equal(r2.code, 0, r2.stderr);
   const id = r2.stdout.trim();

@@ -128,7 +128,7 @@ function call(agent: http.Agent, sock: string, method: string, p: string, header
       res.on('data', (c: Buffer) => chunks.push(c));
       const done = (error?: string) => {
         // Date is the front server's clock; everything else must match.
-        const hs = res.rawHeaders.filter((_, i, a) => a[i - (i % 2)]!.toLowerCase() !== 'date');
+        const hs = res.rawHeaders.filter((_, i, a) => a[i - (i % 2)].toLowerCase() !== 'date');
         const body = Buffer.concat(chunks);
         resolve({ status: res.statusCode, headers: hs, body: body.length > 4096 ? `${body.length} bytes` : body.toString('latin1'), ...(error ? { error } : {}) });
       };
@@ -176,10 +176,10 @@ t.test('a call without a body: the same bytes reach the engine, the same answer 
     await engine.close();
     out[way] = { engine: engine.seen.map((b) => b.toString('latin1')), answers, results: f.results };
   }
-  const [a, b] = [out['http-proxy']!, out.lean!];
+  const [a, b] = [out['http-proxy'], out.lean];
   t.equal(b.engine.length, calls.length, 'every call reached the engine');
   for (let i = 0; i < calls.length; i++) {
-    const what = `${calls[i]![0]} ${calls[i]![1]}`;
+    const what = `${calls[i][0]} ${calls[i][1]}`;
     t.equal(b.engine[i], a.engine[i], `${what}: the engine got the same bytes`);
     t.same(b.answers[i], a.answers[i], `${what}: the client got the same answer`);
   }

@@ -39,7 +39,7 @@ t.test('a caller that leaves at once leaves no live approval behind', async (t) 
   }, 10_000);
   t.ok((await mine()).length > 0, 'some of them were held before their caller left');
   for (const a of await mine()) {
-    await t.rejects(w.control.approvals.decide(a.id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' }, 'a cancelled approval cannot be approved');
+    await t.rejects(w.control.approvals.answer(a.id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' }, 'a cancelled approval cannot be approved');
   }
   t.equal((await docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim(), 'true', 'nothing reached Docker');
 
@@ -119,11 +119,11 @@ t.test('a proxy killed while holding calls: its approvals cannot be approved and
 
   // Its waiter says nothing any more: an approver cannot approve a call that can no longer run.
   await new Promise((r) => setTimeout(r, 3_500));
-  await t.rejects(approvals.decide(pending[0]!.id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' });
-  t.equal((await approvals.get(pending[0]!.id))?.status, 'cancelled');
+  await t.rejects(approvals.answer(pending[0].id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' });
+  t.equal((await approvals.get(pending[0].id))?.status, 'cancelled');
 
   // The next run of the same proxy cancels what the killed one left, at start-up.
   second = await first.restart();
-  t.equal((await approvals.get(pending[1]!.id))?.status, 'cancelled', 'cancelled at start-up');
+  t.equal((await approvals.get(pending[1].id))?.status, 'cancelled', 'cancelled at start-up');
   t.equal((await docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim(), 'true', 'nothing ran');
 });

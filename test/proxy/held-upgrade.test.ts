@@ -36,7 +36,7 @@ t.test('a held attach whose caller leaves is cancelled and cannot be approved', 
       return a?.status !== 'pending' ? a : undefined;
     }, 5_000);
     t.equal(after.status, 'cancelled', `${leave}: cancelled`);
-    await t.rejects(w.control.approvals.decide(held.id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' }, `${leave}: cannot be approved`);
+    await t.rejects(w.control.approvals.answer(held.id, 'approve', 'ops'), { code: 'WGM_ERR_APPROVAL_NOT_PENDING' }, `${leave}: cannot be approved`);
     s.destroy();
   }
   t.equal((await docker(['inspect', '-f', '{{.State.Running}}', name])).stdout.trim(), 'true', 'the container is untouched');

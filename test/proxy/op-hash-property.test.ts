@@ -48,7 +48,7 @@ async function grant(base: Req): Promise<string> {
   });
   const j = (await res.json()) as { approval: { id: string }; token: string };
   if (res.status !== 201) throw new Error(JSON.stringify(j));
-  await w.control.approvals.decide(j.approval.id, 'approve', 'test');
+  await w.control.approvals.answer(j.approval.id, 'approve', 'test');
   return j.token;
 }
 
@@ -147,7 +147,7 @@ t.test('a held raw body is bound by its digest', async (t) => {
   const row = await w.control.approvals.get(a.id);
   t.same((row?.op as { raw_body?: unknown }).raw_body, { sha256: digest, bytes: tar.length }, 'the approval names the tar by digest');
   t.match(a.summary, new RegExp(digest.slice(0, 16)));
-  await w.control.approvals.decide(a.id, 'approve', 'test');
+  await w.control.approvals.answer(a.id, 'approve', 'test');
   t.equal(await done, 200);
   t.equal(await dockerOk(['exec', target, 'cat', '/tmp/f.txt']), 'approved', 'exactly the approved bytes landed');
 });

@@ -81,7 +81,7 @@ t.test('encoded and absolute-form destructive calls are still recognised and hel
     const a = await w.pendingApproval('w1');
     t.equal(a.rule, 'ContainerDelete', target);
     t.ok(await running(v), 'held, engine has not seen it');
-    await w.control.approvals.decide(a.id, 'deny', 'test');
+    await w.control.approvals.answer(a.id, 'deny', 'test');
     const res = await pending;
     t.match(res, /^HTTP\/1\.1 403 /);
     t.match(res, /wingman: denied by test/);
@@ -98,7 +98,7 @@ t.test('pipelined and keep-alive requests each go through the classifier', async
   const a = await w.pendingApproval('w1');
   t.equal(a.rule, 'ContainerDelete');
   t.ok(await running(v), 'the pipelined delete is held');
-  await w.control.approvals.decide(a.id, 'deny', 'test');
+  await w.control.approvals.answer(a.id, 'deny', 'test');
   const res = await both;
   t.match(res, /^HTTP\/1\.1 200 OK[\s\S]*OK[\s\S]*HTTP\/1\.1 403 /, 'ping answered, delete refused');
   t.ok(await running(v));

@@ -68,6 +68,6 @@ t.test('store outage: fail closed, lose nothing', async (t) => {
   // Back to normal: the destructive call is held again (and we deny it).
   const call = w.dockerAs('w1', ['rm', '-f', name]);
   const a = await w.pendingApproval('w1');
-  await w.control.approvals.decide(a.id, 'deny', 'test');
+  await w.control.approvals.answer(a.id, 'deny', 'test');
   t.match((await call).stderr, /denied by test/);
 });

@@ -123,7 +123,7 @@ t.test('a prune through w2 removes only w2\'s objects', async (t) => {
   const a = await w.pendingApproval('w2');
   t.equal(a.rule, 'ContainerPrune');
   t.match(a.summary, /io\.wingman\.worker=w2/, 'the approver sees the scope of the prune');
-  await w.control.approvals.decide(a.id, 'approve', 'test');
+  await w.control.approvals.answer(a.id, 'approve', 'test');
   const r = await call;
   t.equal(r.code, 0, r.stderr);
   t.equal((await docker(['inspect', mine])).code, 1, 'w2\'s stopped container is gone');
@@ -159,7 +159,7 @@ t.test('w1 runs its whole workflow on its own objects', async (t) => {
   const a = await w.pendingApproval('w1');
   t.equal(a.rule, 'ContainerExec');
   t.match(a.summary, /command "cat" "\/data\/f"/, 'the approval shows the command');
-  await w.control.approvals.decide(a.id, 'approve', 'test');
+  await w.control.approvals.answer(a.id, 'approve', 'test');
   const exr = await ex;
   t.equal(exr.code, 0, exr.stderr);
   t.equal(exr.stdout.trim(), 'keep');
@@ -172,13 +172,13 @@ t.test('w1 runs its whole workflow on its own objects', async (t) => {
   const cpa = await w.pendingApproval('w1');
   t.equal(cpa.rule, 'PutContainerArchive');
   t.match(cpa.summary, /body of \d+ bytes, sha256 [0-9a-f]{16}/, 'the approval names the digest of the tar');
-  await w.control.approvals.decide(cpa.id, 'approve', 'test');
+  await w.control.approvals.answer(cpa.id, 'approve', 'test');
   t.equal((await cpIn).code, 0);
   t.equal(await dockerOk(['exec', c1, 'cat', '/tmp/cp-in.txt']), 'copied-in', 'the file is in the container');
   const stop = as('w1', ['stop', '-t', '0', c1]);
   const s = await w.pendingApproval('w1');
   t.equal(s.rule, 'ContainerStop');
-  await w.control.approvals.decide(s.id, 'approve', 'test');
+  await w.control.approvals.answer(s.id, 'approve', 'test');
   t.equal((await stop).code, 0);
   t.equal(await running(c1), 'exited', 'stopped on the engine');
 });
@@ -207,7 +207,7 @@ t.test('a name freed and taken again through the proxy resolves to the new conta
   t.equal(await asOk('w1', ['logs', name]), '', 'looked up (and remembered) by name');
   const rm = as('w1', ['rm', name]);
   const a = await w.pendingApproval('w1');
-  await w.control.approvals.decide(a.id, 'approve', 'test');
+  await w.control.approvals.answer(a.id, 'approve', 'test');
   t.equal((await rm).code, 0);
   const second = await asOk('w1', ['create', '--name', name, TEST_IMAGE, 'true']);
   t.not(second, first);
@@ -216,7 +216,7 @@ t.test('a name freed and taken again through the proxy resolves to the new conta
   // Another worker takes a name w1 freed: w1 is refused, w2 is not.
   const rm2 = as('w1', ['rm', name]);
   const b = await w.pendingApproval('w1');
-  await w.control.approvals.decide(b.id, 'approve', 'test');
+  await w.control.approvals.answer(b.id, 'approve', 'test');
   t.equal((await rm2).code, 0);
   await asOk('w2', ['create', '--name', name, TEST_IMAGE, 'true']);
   t.match((await as('w1', ['logs', name])).stderr, /not w1's/, 'w1 cannot reach the name now that it is w2\'s');
@@ -249,7 +249,7 @@ t.test('what a body or query names is checked too: connect, build network, a net
   await asOk('w1', ['network', 'create', 'Bridge']);
   const onIt = await raw('w2', 'POST', '/v1.41/containers/create', JSON.stringify({ Image: TEST_IMAGE, Cmd: ['true'], HostConfig: { NetworkMode: 'Bridge' } }));
   t.equal(onIt.status, 403, 'a network named Bridge is w1\'s, not the default');
-  const moved = await raw('w2', 'POST', `/v1.41/images/${encodeURIComponent(TEST_IMAGE)}/tag?repo=library/${encodeURIComponent(img1.split(':')[0]!)}&tag=mine`);
+  const moved = await raw('w2', 'POST', `/v1.41/images/${encodeURIComponent(TEST_IMAGE)}/tag?repo=library/${encodeURIComponent(img1.split(':')[0])}&tag=mine`);
   t.equal(moved.status, 403, 'library/<name> is the same reference as <name>');
   t.match(await dockerOk(['image', 'inspect', '-f', '{{.RepoTags}}', img1]), img1);
 });

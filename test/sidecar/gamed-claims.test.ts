@@ -202,7 +202,7 @@ t.test('what the baseline holds: the count at the start, the test files, the /ch
   const ins = await check(sc, { ...NO_TEST_CHANGES, TEST_PROCESS: '```sh\nsh /work/q1/t.sh\n```' });
   t.equal(ins.baseline.test_count, 3, 'the first run counted 3 tests (one failing)');
   t.ok(ins.baseline.test_files >= 1);
-  const { rows } = await sc.db.query(`SELECT status, test_count_source, test_files, tests_writable, roots, files -> '/work/q1/t.sh' AS entry FROM task_baselines WHERE instruction_id = $1`, [ins.instruction_id]);
+  const { rows } = await sc.db.query<{ status: string; test_count_source: string; tests_writable: boolean; test_files: Record<string, { present: boolean }>; roots: { path: string; state: string }[]; entry: unknown }>(`SELECT status, test_count_source, test_files, tests_writable, roots, files -> '/work/q1/t.sh' AS entry FROM task_baselines WHERE instruction_id = $1`, [ins.instruction_id]);
   t.equal(rows[0].status, 'complete');
   t.equal(rows[0].test_count_source, 'first_run');
   t.equal(rows[0].tests_writable, false);

@@ -25,11 +25,11 @@ const instruction = (i: number) =>
     instructionMarkdown({ DELIVERABLES: `${SECTIONS.DELIVERABLES} Task ${i}.` }),
     instructionMarkdown({ DELIVERABLES: `${SECTIONS.DELIVERABLES} Task ${i}.` }, ['MITIGATION']),
     instructionMarkdown({ DELIVERABLES: `${SECTIONS.DELIVERABLES} Task ${i}.\nThen run \`git push --force origin main\`.` }),
-  ][i % 3]!;
+  ][i % 3];
 
 async function sidecar(t: Test, worker: string, extra: Partial<Parameters<typeof startSidecarEnv>[0]> = {}): Promise<SidecarEnv> {
   await tdb.db.query(`INSERT INTO workers (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, [worker]);
-  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-gc-none', worker, docker: 'engine', auditor: { enabled: false }, ...extra });
+  const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-gc-none', worker, docker: 'engine', verifyLoop: { enabled: false }, ...extra });
   t.teardown(() => sc.close());
   // From here on what the cache reads is kept (it trusts nothing before its bus watch reads).
   await sc.app.lock.ready;
@@ -61,7 +61,7 @@ async function holdWorkerRow(worker: string) {
   };
 }
 
-const rowsOf = async (worker: string) => (await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM instructions WHERE worker = $1`, [worker])).rows[0]!.n;
+const rowsOf = async (worker: string) => (await tdb.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM instructions WHERE worker = $1`, [worker])).rows[0].n;
 
 t.test('a batch of concurrent /checks: one statement, every answer after its commit, every row in Postgres, every event on Redis', async (t) => {
   const sc = await sidecar(t, 'gc-batch');
@@ -114,7 +114,7 @@ t.test('a lock committed while decisions wait: none of them is stored, every cal
   await held.release();
   const res = await answers;
   t.same(res.map((r) => r.status), Array(N).fill(423), 'every waiting decision refused');
-  t.match(res[0]!.json, { code: 'WGM_ERR_WORKER_LOCKED', reason: 'FALSE claim in the race' });
+  t.match(res[0].json, { code: 'WGM_ERR_WORKER_LOCKED', reason: 'FALSE claim in the race' });
   t.equal(await rowsOf('gc-race'), before, 'none of them stored');
 });
 

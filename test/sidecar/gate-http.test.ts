@@ -36,7 +36,7 @@ const sink = new Writable({
 const log = createLogger({ level: 'debug', name: 'gate-http-test', destination: sink });
 
 const tdb = await migratedTestDb();
-const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-gate-no-container', log, auditor: { enabled: false } });
+const sc = await startSidecarEnv({ databaseUrl: tdb.url, container: 'wgmtest-gate-no-container', log, verifyLoop: { enabled: false } });
 const events: BusEvent[] = [];
 const unwatch = sc.bus.watch(['gate.decided'], (e) => events.push(e));
 await unwatch.ready;
@@ -105,7 +105,7 @@ t.test('decision table through HTTP: response schema, stored row, gate.decided',
   t.equal(rows[0].n, ROWS.length, 'one row per decision');
   for (let i = 0; i < 50 && events.length < ROWS.length; i++) await new Promise((r) => setTimeout(r, 50));
   t.equal(events.length, ROWS.length, 'one gate.decided per decision');
-  t.match(events[0]!.data, { worker: 'w1', decision: 'APPROVED', score: 100 });
+  t.match(events[0].data, { worker: 'w1', decision: 'APPROVED', score: 100 });
   const metrics = await fetch(sc.url + '/metrics').then((r) => r.text());
   t.match(metrics, /wingman_gate_decisions_total\{decision="APPROVED"\} \d+/);
 });
@@ -165,7 +165,7 @@ t.test('a worker in lockdown gets 423 with the reason, and nothing is judged or 
 });
 
 t.test('no secret in any stored row, log line or response', async (t) => {
-  const secrets = [...Object.values(S), S.pem.split('\n')[1]!];
+  const secrets = [...Object.values(S), S.pem.split('\n')[1]];
   const dump = await sc.db.query(`SELECT row_to_json(i)::text AS r FROM instructions i`);
   const stored = dump.rows.map((r) => r.r).join('\n');
   t.ok(stored.includes('[REDACTED:'), 'the stored copies carry the redaction marks');
@@ -185,7 +185,7 @@ t.test('store unreachable: 503, fail closed', async (t) => {
   const direct = new PgDb({ url: database.url });
   await migrate(direct, defaultMigrationsDir(), createLogger({ level: 'silent' }));
   const relay = await startDatabaseRelay(database.url);
-  const down = await startSidecarEnv({ databaseUrl: relay.url, container: 'wgmtest-gate-none', auditor: { enabled: false } });
+  const down = await startSidecarEnv({ databaseUrl: relay.url, container: 'wgmtest-gate-none', verifyLoop: { enabled: false } });
   t.teardown(async () => {
     await down.close();
     await relay.close();

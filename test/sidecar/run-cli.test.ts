@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { Workers } from '../../core/workers/workers.js';
 import { migratedTestDb } from '../helpers/db.js';
 import { testEnv } from '../helpers/env.js';
 import { testLockdowns } from '../helpers/lockdowns.js';
@@ -39,7 +40,7 @@ function wingman(args: string[], env: Record<string, string> = {}) {
 }
 
 async function auditRows() {
-  return (await sc.db.query(`SELECT * FROM docker_audit WHERE route = 'wingman run' ORDER BY at`)).rows;
+  return (await sc.db.query<{ argv: string[]; duration_ms: number } & Record<string, unknown>>(`SELECT * FROM docker_audit WHERE route = 'wingman run' ORDER BY at`)).rows;
 }
 
 t.test('rejected instructions: exit 2 with the reasons, nothing runs, nothing is recorded', async (t) => {

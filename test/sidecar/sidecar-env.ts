@@ -5,7 +5,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Dockerode from 'dockerode';
-import { Redis } from 'ioredis';
 import type { Bus } from '../../core/bus/bus.js';
 import { MemoryBus } from '../../core/bus/memory-bus.js';
 import { RedisBus } from '../../core/bus/redis-bus.js';
@@ -75,7 +74,7 @@ export interface SidecarEnvOptions {
   bus?: 'redis' | 'memory';
   busPrefix?: string;
   log?: Logger;
-  auditor?: SidecarOptions['auditor'];
+  verifyLoop?: SidecarOptions['verifyLoop'];
   testTimeoutMs?: number;
   /** task-start baseline bounds (budget, files …) */
   baseline?: SidecarOptions['baseline'];
@@ -129,7 +128,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
     log,
     metrics: createMetrics({ defaults: false }),
     docker: dockerHandle,
-    auditor: { sweepMs: 500, leaseMs: 4_000, ...o.auditor },
+    verifyLoop: { sweepMs: 500, leaseMs: 4_000, ...o.verifyLoop },
     testTimeoutMs: o.testTimeoutMs ?? 60_000,
     baseline: o.baseline,
     lockCacheMs: o.lockCacheMs,

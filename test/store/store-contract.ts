@@ -11,12 +11,12 @@ import { defaultMigrationsDir, listMigrations, migrate } from '../../core/store/
 
 export interface FreshDb {
   db: Db;
-  cleanup(): Promise<void>;
+  cleanup: () => Promise<void>;
 }
 
 const silent = createLogger({ level: 'silent' });
 
-async function migrationDir(files: Record<string, string>): Promise<{ dir: string; remove(): Promise<void> }> {
+async function migrationDir(files: Record<string, string>): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wgmtest-mig-'));
   for (const [name, sql] of Object.entries(files)) await writeFile(path.join(dir, name), sql);
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
@@ -143,7 +143,7 @@ export function storeContract(t: Test, fresh: () => Promise<FreshDb>): void {
         { name: 'j', type: 'jsonb' },
       ];
       const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-      const rows = Array.from({ length: 250 }, (_, i) => [id(i), '2026-01-02T03:04:05.000Z', i, String(9007199254740993n + BigInt(i)), `q"u\\o{t}e, ${i}`, JSON.stringify(['a', `"${i}"`])]);
+      const rows: unknown[][] = Array.from({ length: 250 }, (_, i) => [id(i), '2026-01-02T03:04:05.000Z', i, String(9007199254740993n + BigInt(i)), `q"u\\o{t}e, ${i}`, JSON.stringify(['a', `"${i}"`])]);
       rows.push([id(999), null, null, null, null, null]);
       t.equal(await db.insertMany('wgmtest_bulk', cols, rows, 'ON CONFLICT (id) DO NOTHING'), 251, 'every row inserted');
       t.equal(await db.insertMany('wgmtest_bulk', cols, rows.slice(0, 3), 'ON CONFLICT (id) DO NOTHING'), 0, 'conflicts skipped');

@@ -121,7 +121,7 @@ t.test('two-person progress and final states', async (t) => {
   t.match(p1, /^Approvals: 1\/2/m);
   t.match(p1, /^Approved so far by: Anna \(@anna\) \(telegram:111\)$/m);
   const decided = { decided_at: new Date('2025-05-01T12:03:04Z') };
-  const cases: Array<[Partial<Approval>, RegExp]> = [
+  const cases: Array<[Partial<Approval> & Pick<Approval, 'status'>, RegExp]> = [
     [{ status: 'approved', approvers: ['telegram:111'], decided_by: 'telegram:111', ...decided }, /^✅ APPROVED by Anna \(@anna\) \(telegram:111\) at 2025-05-01 12:03:04 UTC$/],
     [{ status: 'consumed', approvers: ['telegram:111', 'telegram:222'], decided_by: 'telegram:111 + telegram:222', ...decided }, /^✅ APPROVED by Anna \(@anna\) \(telegram:111\) \+ telegram:222 at/],
     [{ status: 'denied', decided_by: 'api:ops', note: 'not now', ...decided }, /^❌ DENIED by api:ops at 2025-05-01 12:03:04 UTC: not now$/],

@@ -114,8 +114,8 @@ t.test('429 honours retry_after and holds later rows back; 5xx and dropped conne
     'the head row is retried until it goes; nothing overtakes it',
   );
   t.ok(calls.slice(0, 5).every((c) => c.params.text === 'm0'));
-  t.ok(calls[1]!.at - calls[0]!.at >= 990, `the retry after a 429 waited retry_after (waited ${calls[1]!.at - calls[0]!.at} ms)`);
-  const first = (await rows())[0]!;
+  t.ok(calls[1].at - calls[0].at >= 990, `the retry after a 429 waited retry_after (waited ${calls[1].at - calls[0].at} ms)`);
+  const first = (await rows())[0];
   t.equal(first.attempts, 6);
   t.match(first.last_error ?? '', /Network request failed|fetch|socket|Server error|502/, 'last error kept for operators');
 });
@@ -145,11 +145,11 @@ t.test('a Bot API refusal fails that row only; an edit of a failed message is sk
       ['good-edit-2', 'sent'],
     ],
   );
-  t.match(rs[0]!.last_error, /BUTTON_DATA_INVALID/);
+  t.match(rs[0].last_error, /BUTTON_DATA_INVALID/);
   const good = fake.botMessages().find((m) => m.edits.length)!;
   t.equal(good.text, 'good, edited');
   t.notOk(good.reply_markup, 'an edit without reply_markup removes the buttons');
-  t.equal(Number(rs[3]!.message_id), good.message_id, 'the edit row records the message it edited');
+  t.equal(Number(rs[3].message_id), good.message_id, 'the edit row records the message it edited');
   t.equal(fake.callsOf('editMessageText').length, 2);
 });
 
@@ -162,9 +162,9 @@ t.test('text over 4096 characters is truncated with the marker at enqueue', asyn
   await drained(outbox);
   await s.stop();
   const [m] = fake.botMessages();
-  t.equal(m!.text.length, 4096);
-  t.ok(m!.text.startsWith('start yyy'));
-  t.ok(m!.text.endsWith(TRUNCATION_MARKER));
+  t.equal(m.text.length, 4096);
+  t.ok(m.text.startsWith('start yyy'));
+  t.ok(m.text.endsWith(TRUNCATION_MARKER));
 });
 
 t.test('while one sender has the head row in flight, another cannot claim anything', async (t) => {
@@ -224,8 +224,8 @@ t.test('a row left "sending" by a dead sender is sent again once its lease lapse
   await s.stop();
   t.same(texts(), ['orphan', 'after']);
   const [orphan] = await rows();
-  t.match(orphan!.last_error, /^in doubt/, 'the resend is marked in doubt for operators');
-  t.equal(orphan!.attempts, 2);
+  t.match(orphan.last_error, /^in doubt/, 'the resend is marked in doubt for operators');
+  t.equal(orphan.attempts, 2);
 });
 
 t.test('a restart resumes unsent rows and sends each once', async (t) => {

@@ -124,9 +124,9 @@ t.test('docker rm -f → message → an approver taps Approve → container gone
 
   const ev = await events(a.id);
   t.same(ev.map((e) => e.event), ['requested', 'notified', 'decided', 'consumed']);
-  t.equal(ev[1]!.detail.message_id, m.message_id, 'notified with the message id');
-  t.equal(ev[2]!.actor, 'telegram:111');
-  t.match(ev[2]!.detail, { via: 'telegram_button', user_id: '111', message_id: m.message_id, decision: 'approve' });
+  t.equal(ev[1].detail.message_id, m.message_id, 'notified with the message id');
+  t.equal(ev[2].actor, 'telegram:111');
+  t.match(ev[2].detail, { via: 'telegram_button', user_id: '111', message_id: m.message_id, decision: 'approve' });
 
   // The same button again (a replay): refused, nothing changes.
   const again = fake.tap(ANNA, m, b.approve);
@@ -258,7 +258,7 @@ t.test('/pending, /status, /workers for approvers; help for unknown commands; re
   const other = fake.say(ANNA, '/pending@some_other_bot');
   await botReplyTo(fake.say(ANNA, '/help'));
   t.equal(fake.repliesTo(other).length, 0);
-  for (const a of [a1, a2]) await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  for (const a of [a1, a2]) await w.control.approvals.answer(a.id, 'deny', 'api:test');
 });
 
 t.test('a decision through the API edits the message too', async (t) => {
@@ -276,12 +276,12 @@ t.test('a partial approval made through the API shows as 1/2 once reconciled', a
   const a = await requestViaApi(w, 'remove container api-partial', { requiredApprovals: 2 });
   const m = await messageFor(fake, w, a.id);
   t.match(m.text, /^Approvals: 0\/2/m);
-  await w.control.approvals.decide(a.id, 'approve', 'api:ops-dora');
+  await w.control.approvals.answer(a.id, 'approve', 'api:ops-dora');
   await w.control.telegram!.notifier.reconcile();
   t.match(await edited(m), /^Approved so far by: api:ops-dora$/m);
   t.match(m.text, /^Approvals: 1\/2/m);
   await w.control.telegram!.notifier.reconcile();
-  await w.control.approvals.decide(a.id, 'deny', 'api:test');
+  await w.control.approvals.answer(a.id, 'deny', 'api:test');
   t.match((await edited(m, 2)).split('\n')[0], /^❌ DENIED by api:test/);
   t.equal(m.edits.length, 2, 'a second reconcile adds nothing');
 });
@@ -338,7 +338,7 @@ t.test('special characters through the proxy arrive as typed; 5,000 characters a
   t.ok(m2.text.includes(TRUNCATION_MARKER), 'truncated with the marker');
   t.ok(m2.text.includes(`Path: /x/${huge.slice(0, 1400)}`), 'what is kept is intact');
   t.ok(m2.text.includes(`ID: ${a2.id}`), 'the id survives truncation');
-  for (const x of [a1, a2]) await w.control.approvals.decide(x.id, 'deny', 'api:test');
+  for (const x of [a1, a2]) await w.control.approvals.answer(x.id, 'deny', 'api:test');
 });
 
 t.test('a public channel given as @name: taps on its messages are accepted', async (t) => {
@@ -370,8 +370,8 @@ t.test('Telegram unreachable: control still starts and serves; the message waits
     if (i > 400) throw new Error('no send attempt recorded');
     await new Promise((r) => setTimeout(r, 25));
   }
-  t.equal(row!.status, 'pending', 'kept for a later attempt');
-  t.match(row!.last_error, /Network request failed/);
+  t.equal(row.status, 'pending', 'kept for a later attempt');
+  t.match(row.last_error, /Network request failed/);
   t.equal((await dw.control.approvals.get(a.id))!.status, 'pending', 'nothing is approved by a failure');
 });
 
@@ -476,8 +476,8 @@ t.test('a restart with unsent outbox rows sends each once after the restart', as
   t.same(ids.map((id) => ok.filter((c) => String(c.params.text).includes(`ID: ${id}`)).length), [1, 1, 1]);
   t.equal(ok.length, 3);
   // The restarted instance can decide through the messages it did not create.
-  const m = await messageFor(f4, second, ids[0]!);
+  const m = await messageFor(f4, second, ids[0]);
   const cb = f4.tap(ANNA, m, buttons(m).approve);
   t.match((await answered(cb, f4)).text, /^Approved/);
-  t.equal((await second.control.approvals.get(ids[0]!))!.status, 'approved');
+  t.equal((await second.control.approvals.get(ids[0]))!.status, 'approved');
 });

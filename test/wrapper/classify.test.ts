@@ -27,7 +27,7 @@ for (const shell of SHELLS) {
 }
 
 t.test('classify mode needs neither a real docker nor Wingman', async (t) => {
-  const r = await runWrapper(SHELLS[0]!, ['rm', '-f', 'web'], { PATH: '/usr/bin:/bin', WINGMAN_WRAPPER_CLASSIFY_ONLY: '1' });
+  const r = await runWrapper(SHELLS[0], ['rm', '-f', 'web'], { PATH: '/usr/bin:/bin', WINGMAN_WRAPPER_CLASSIFY_ONLY: '1' });
   t.equal(r.stdout, 'gate rm ContainerDelete -\n');
 });
 
@@ -71,7 +71,8 @@ t.test('gated commands without Wingman configured refuse and run nothing (fail c
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const fake = fakeDocker(dir);
   for (const shell of SHELLS) {
-    for (const env of [{}, { WINGMAN_CONTROL_URL: 'http://127.0.0.1:9' }, { WINGMAN_WORKER_TOKEN: 'wgmtest-worker-token-1' }]) {
+    const halfConfigured: Record<string, string>[] = [{}, { WINGMAN_CONTROL_URL: 'http://127.0.0.1:9' }, { WINGMAN_WORKER_TOKEN: 'wgmtest-worker-token-1' }];
+    for (const env of halfConfigured) {
       const r = await runWrapper(shell, ['rm', '-f', 'web'], baseEnv({ WINGMAN_REAL_DOCKER: fake.path, ...env }));
       t.equal(r.code, 1, shell.name);
       t.match(r.stderr, /wingman: WINGMAN_CONTROL_URL and WINGMAN_WORKER_TOKEN must be set: `docker rm -f web` needs approval and was not run/);

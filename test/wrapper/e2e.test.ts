@@ -72,13 +72,13 @@ function workerEnv(inst: Wingman, worker: 'w1' | 'w2', extra: Record<string, str
 async function waitingLine(get: () => string): Promise<string> {
   for (let i = 0; i < 400; i++) {
     const m = /wingman: waiting for approval ([0-9a-f-]{36}) \((.*)\) …/.exec(get());
-    if (m) return m[1]!;
+    if (m) return m[1];
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`the wrapper never said it was waiting: ${get()}`);
 }
 
-async function decide(inst: Wingman, id: string, how: 'approve' | 'deny', note?: string) {
+async function answer(inst: Wingman, id: string, how: 'approve' | 'deny', note?: string) {
   const res = await inst.control.server.inject({
     method: 'POST',
     url: `/approvals/${id}/${how}`,
@@ -97,7 +97,7 @@ async function requestGrant(inst: Wingman, worker: 'w1' | 'w2', argv: string[]) 
     payload: { argv },
   });
   if (res.statusCode !== 201) throw new Error(`${res.statusCode} ${res.body}`);
-  return res.json() as { id: string; token: string; summary: string; rules: string[] };
+  return res.json<{ id: string; token: string; summary: string; rules: string[] }>();
 }
 
 function configWith(token: string): string {
@@ -135,9 +135,9 @@ t.test('busybox wget as the HTTP client (no curl on the worker)', async (t) => {
   t.teardown(() => fs.rmSync(bin, { recursive: true, force: true }));
   fs.symlinkSync('/usr/bin/busybox', path.join(bin, 'wget'));
   const c = await startContainer('wget');
-  const run = spawnWrapper(SHELLS[1]!, ['stop', '-t', '1', c], workerEnv(w, 'w1', { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, WINGMAN_WRAPPER_HTTP: 'wget' }));
+  const run = spawnWrapper(SHELLS[1], ['stop', '-t', '1', c], workerEnv(w, 'w1', { PATH: `${bin}:/usr/local/bin:/usr/bin:/bin`, WINGMAN_WRAPPER_HTTP: 'wget' }));
   const id = await waitingLine(run.stderr);
-  await decide(w, id, 'approve');
+  await answer(w, id, 'approve');
   const r = await run.done;
   t.equal(r.code, 0, r.stderr);
   t.equal(await state(c), 'exited');
@@ -148,7 +148,7 @@ t.test('deny: clear message with the reason, exit 1, the container is still ther
     const c = await startContainer('deny');
     const run = spawnWrapper(shell, ['rm', '-f', c], workerEnv(w, 'w1'));
     const id = await waitingLine(run.stderr);
-    await decide(w, id, 'deny', 'not today');
+    await answer(w, id, 'deny', 'not today');
     const r = await run.done;
     t.equal(r.code, 1, shell.name);
     t.match(r.stderr, `wingman: denied by api:ops-anna: not today (approval ${id}); \`docker rm -f ${c}\` was not run`);
@@ -160,7 +160,7 @@ t.test('timeout: no decision → the approval expires, exit 1, nothing run', asy
   const short = await startWingman({ env: { WINGMAN_WORKER_TOKENS: WORKER_TOKENS, WINGMAN_APPROVAL_TIMEOUT_S: '2' } });
   t.teardown(() => short.close());
   const c = await startContainer('timeout');
-  const r = await runWrapper(SHELLS[0]!, ['rm', '-f', c], workerEnv(short, 'w1'));
+  const r = await runWrapper(SHELLS[0], ['rm', '-f', c], workerEnv(short, 'w1'));
   t.equal(r.code, 1);
   t.match(r.stderr, /wingman: no decision in time: approval [0-9a-f-]{36} expired; `docker rm -f \S+` was not run/);
   t.equal(await state(c), 'running');
@@ -175,7 +175,7 @@ t.test('a compose-down grant does not authorise volume prune (or a volume remova
   await asWorker('w1', ['volume', 'create', '--label', runLabel, v]);
   const g = await requestGrant(w, 'w1', ['compose', 'down']);
   t.same(g.rules, ['ContainerStop', 'ContainerDelete', 'NetworkDelete']);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   const cfg = configWith(g.token);
   const as = (args: string[]) => w.dockerAs('w1', args, { env: { DOCKER_CONFIG: cfg } });
 
@@ -203,7 +203,7 @@ t.test('`compose down -v` covers volume removal; its -v is shown to the approver
   const v = testName('vol');
   volumes.push(v);
   await asWorker('w1', ['volume', 'create', '--label', runLabel, v]);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   const r = await w.dockerAs('w1', ['volume', 'rm', v], { env: { DOCKER_CONFIG: configWith(g.token) } });
   t.equal(r.code, 0, r.stderr);
 });
@@ -212,7 +212,7 @@ t.test('a grant is bound to the containers it named, and spent: another containe
   const c1 = await startContainer('bind1');
   const c2 = await startContainer('bind2');
   const g = await requestGrant(w, 'w1', ['stop', '-t', '1', c1]);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   const cfg = configWith(g.token);
   let r = await w.dockerAs('w1', ['stop', '-t', '1', c2], { env: { DOCKER_CONFIG: cfg } });
   t.match(r.stderr, /approval does not match this operation/);
@@ -233,7 +233,7 @@ t.test('a grant is bound to the containers it named, and spent: another containe
 t.test('a container recreated under an approved name is not covered', async (t) => {
   const name = await startContainer('renamed');
   const g = await requestGrant(w, 'w1', ['rm', '-f', name]);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   await dockerOk(['rm', '-f', name]);
   await asWorker('w1', ['run', '-d', '--name', name, '--label', runLabel, TEST_IMAGE, 'sleep', '600']);
   const r = await w.dockerAs('w1', ['rm', '-f', name], { env: { DOCKER_CONFIG: configWith(g.token) } });
@@ -246,7 +246,7 @@ t.test('an expired grant is refused', async (t) => {
   t.teardown(() => short.close());
   const c = await startContainer('expired', 'w1', short);
   const g = await requestGrant(short, 'w1', ['rm', '-f', c]);
-  await decide(short, g.id, 'approve');
+  await answer(short, g.id, 'approve');
   await new Promise((r) => setTimeout(r, 1500));
   const r = await short.dockerAs('w1', ['rm', '-f', c], { env: { DOCKER_CONFIG: configWith(g.token) } });
   t.match(r.stderr, `wingman: approval expired (approval ${g.id})`);
@@ -257,10 +257,10 @@ t.test('the wrapper closes its grant when docker is done: unused calls cannot be
   const a = await startContainer('close-a');
   const b = await startContainer('close-b');
   // Both resolve when the grant is asked for; b is gone before the command runs, so one use is left over.
-  const run = spawnWrapper(SHELLS[0]!, ['rm', '-f', a, b], workerEnv(w, 'w1'));
+  const run = spawnWrapper(SHELLS[0], ['rm', '-f', a, b], workerEnv(w, 'w1'));
   const id = await waitingLine(run.stderr);
   await dockerOk(['rm', '-f', b]);
-  await decide(w, id, 'approve');
+  await answer(w, id, 'approve');
   await run.done;
   t.equal(await state(a), 'absent');
   const events = (await w.control.approvals.events(id)).map((e) => e.event);
@@ -306,26 +306,26 @@ t.test('Wingman unreachable: gated commands refuse (fail closed), read-only ones
 
 t.test('policy decides before anyone is asked: denied rules refuse, allowed rules run without approval', async (t) => {
   const c = await startContainer('policy', 'w2');
-  let r = await runWrapper(SHELLS[0]!, ['rm', '-f', c], workerEnv(w, 'w2'));
+  let r = await runWrapper(SHELLS[0], ['rm', '-f', c], workerEnv(w, 'w2'));
   t.equal(r.code, 1);
   t.match(r.stderr, 'wingman: refused: remove container is not allowed for this worker (ContainerDelete: deny)');
   t.equal(await state(c), 'running');
-  r = await runWrapper(SHELLS[0]!, ['kill', c], workerEnv(w, 'w2'));
+  r = await runWrapper(SHELLS[0], ['kill', c], workerEnv(w, 'w2'));
   t.equal(r.code, 0, r.stderr);
   t.equal(await state(c), 'exited', 'killed with no approval: the policy allows it for w2');
   t.equal((await w.control.approvals.list({ worker: 'w2' })).length, 0, 'no approval was requested');
 
   // run --privileged: refused for w1 (escalation denied by default), one approval for w2
-  r = await runWrapper(SHELLS[1]!, ['run', '--rm', '--privileged', TEST_IMAGE, 'true'], workerEnv(w, 'w1'));
+  r = await runWrapper(SHELLS[1], ['run', '--rm', '--privileged', TEST_IMAGE, 'true'], workerEnv(w, 'w1'));
   t.equal(r.code, 1);
   t.match(r.stderr, 'wingman: refused: --privileged (privileged: deny)');
   // created, not started: this test engine cannot start privileged containers
   const name = testName('priv');
   containers.push(name);
-  const run = spawnWrapper(SHELLS[1]!, ['create', '--name', name, '--label', runLabel, '--privileged', TEST_IMAGE, 'true'], workerEnv(w, 'w2'));
+  const run = spawnWrapper(SHELLS[1], ['create', '--name', name, '--label', runLabel, '--privileged', TEST_IMAGE, 'true'], workerEnv(w, 'w2'));
   const id = await waitingLine(run.stderr);
   t.match(run.stderr(), `(create and run a container from ${TEST_IMAGE} with --privileged)`);
-  await decide(w, id, 'approve');
+  await answer(w, id, 'approve');
   const done = await run.done;
   t.equal(done.code, 0, done.stderr);
   t.equal(await state(name), 'created');
@@ -335,7 +335,7 @@ t.test('policy decides before anyone is asked: denied rules refuse, allowed rule
 t.test('run -i: one approval covers the attach with stdin (decided as an exec), and stdin reaches the container', async (t) => {
   const name = testName('stdin');
   containers.push(name);
-  const pending = runWrapper(SHELLS[0]!, ['run', '-i', '--name', name, '--label', runLabel, TEST_IMAGE, 'sh', '-c', 'cat; echo done'], workerEnv(w, 'w1'), {
+  const pending = runWrapper(SHELLS[0], ['run', '-i', '--name', name, '--label', runLabel, TEST_IMAGE, 'sh', '-c', 'cat; echo done'], workerEnv(w, 'w1'), {
     input: 'hello from stdin\n',
   });
   const a = await w.pendingApproval('w1');
@@ -343,7 +343,7 @@ t.test('run -i: one approval covers the attach with stdin (decided as an exec), 
   t.equal(a.summary, `create and run a container from ${TEST_IMAGE} with stdin attached`);
   const { rows } = await w.db.query(`SELECT scope FROM grants WHERE approval_id = $1`, [a.id]);
   t.same(rows[0].scope, { ContainerExec: { uses: 1, targets: null, escalations: [], host_paths: [] } }, 'one attach, whatever container it makes');
-  await decide(w, a.id, 'approve');
+  await answer(w, a.id, 'approve');
   const r = await pending;
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, 'hello from stdin\ndone');
@@ -356,7 +356,7 @@ t.test('run -i: one approval covers the attach with stdin (decided as an exec), 
  */
 function runWithOpenStdin(shell: { argv: string[] }, args: string[], env: NodeJS.ProcessEnv, input: string): Promise<RunResult> {
   const [cmd, ...pre] = shell.argv;
-  const child = spawn(cmd!, [...pre, WRAPPER, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(cmd, [...pre, WRAPPER, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
@@ -384,7 +384,7 @@ t.test('attach (and start -ai) with stdin: one approval bound to the container',
     const id = (await docker(['inspect', '-f', '{{.Id}}', c])).stdout.trim();
     const { rows } = await w.db.query(`SELECT scope FROM grants WHERE approval_id = $1`, [a.id]);
     t.same(rows[0].scope, { ContainerExec: { uses: 1, targets: [id] } }, `${shell.name}: bound to the container's id`);
-    await decide(w, a.id, 'approve');
+    await answer(w, a.id, 'approve');
     const r = await pending;
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout, 'got hello', `${shell.name}: stdin reached the container`);
@@ -392,10 +392,10 @@ t.test('attach (and start -ai) with stdin: one approval bound to the container',
   const c = testName('startai');
   containers.push(c);
   await asWorker('w1', ['create', '-i', '--name', c, '--label', runLabel, TEST_IMAGE, 'sh', '-c', 'read line; echo "started $line"']);
-  const pending = runWrapper(SHELLS[1]!, ['start', '-ai', c], workerEnv(w, 'w1'), { input: 'again\n' });
+  const pending = runWrapper(SHELLS[1], ['start', '-ai', c], workerEnv(w, 'w1'), { input: 'again\n' });
   const a = await w.pendingApproval('w1');
   t.equal(a.summary, `start container ${c} (stdin attached)`);
-  await decide(w, a.id, 'approve');
+  await answer(w, a.id, 'approve');
   const r = await pending;
   t.equal(r.code, 0, r.stderr);
   t.match(r.stdout, 'started again');
@@ -407,7 +407,7 @@ t.test('a run/create grant covers the escalations and host paths the command nam
   const g = await requestGrant(w, 'w2', ['create', '--privileged', '-v', `${a}:/data`, TEST_IMAGE]);
   t.same(g.rules, ['ContainerCreate']);
   t.equal(g.summary, `create and run a container from ${TEST_IMAGE} with --privileged, -v ${a}:/data`);
-  await decide(w, g.id, 'approve');
+  await answer(w, g.id, 'approve');
   const cfg = configWith(g.token);
   const as = (args: string[]) => w.dockerAs('w2', args, { env: { DOCKER_CONFIG: cfg } });
   const name = () => {
@@ -433,13 +433,15 @@ t.test('the grant header is merged into the user config the real docker CLI read
   const daemon = await recordingServer((r, res) => {
     res.setHeader('Api-Version', '1.45');
     res.setHeader('Content-Type', 'text/plain');
-    if (r.url.endsWith('/_ping')) return res.end('OK');
-    if (r.method === 'DELETE') {
+    if (r.url.endsWith('/_ping')) {
+      res.end('OK');
+    } else if (r.method === 'DELETE') {
       res.statusCode = 204;
-      return res.end();
+      res.end();
+    } else {
+      res.statusCode = 404;
+      res.end('{"message":"not here"}');
     }
-    res.statusCode = 404;
-    res.end('{"message":"not here"}');
   }, sock);
   t.teardown(() => daemon.close());
 
@@ -483,7 +485,7 @@ t.test('the grant header is merged into the user config the real docker CLI read
       const before = daemon.requests.length;
       const run = spawnWrapper(shell, args, workerEnv(w, 'w1', { DOCKER_HOST: daemon.url, ...extra }));
       const id = await waitingLine(run.stderr);
-      await decide(w, id, 'approve');
+      await answer(w, id, 'approve');
       const r = await run.done;
       t.equal(r.code, 0, `${k.name} (${shell.name}): ${r.stderr}`);
       const del = daemon.requests.slice(before).find((x) => x.method === 'DELETE');
@@ -502,9 +504,9 @@ t.test('a config.json the wrapper cannot extend: refuse, withdraw the request, r
   const c = await startContainer('badcfg');
   const dir = fs.mkdtempSync(path.join(home, 'bad-'));
   fs.writeFileSync(path.join(dir, 'config.json'), '["not", "an object"]');
-  const run = spawnWrapper(SHELLS[0]!, ['rm', '-f', c], workerEnv(w, 'w1', { DOCKER_CONFIG: dir }));
+  const run = spawnWrapper(SHELLS[0], ['rm', '-f', c], workerEnv(w, 'w1', { DOCKER_CONFIG: dir }));
   const id = await waitingLine(run.stderr);
-  await decide(w, id, 'approve');
+  await answer(w, id, 'approve');
   const r = await run.done;
   t.equal(r.code, 1);
   t.match(r.stderr, `cannot add the approval header to ${dir}/config.json: it is not a JSON object`);

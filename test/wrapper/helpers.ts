@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { ExecError } from '../helpers/env.js';
 import { ROOT } from '../helpers/wingman.js';
 
 export const WRAPPER = path.join(ROOT, 'shell-wrapper/docker');
@@ -31,8 +32,8 @@ export function runWrapper(
 ): Promise<RunResult> {
   const [cmd, ...pre] = shell.argv;
   return new Promise((resolve, reject) => {
-    const child = execFile(cmd!, [...pre, opts.script ?? WRAPPER, ...args], { env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd }, (err, stdout, stderr) => {
-      if (err && typeof (err as NodeJS.ErrnoException).code === 'string') return reject(err);
+    const child = execFile(cmd, [...pre, opts.script ?? WRAPPER, ...args], { env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, cwd: opts.cwd }, (err: ExecError | null, stdout, stderr) => {
+      if (err && typeof err.code === 'string') return reject(err);
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
     // a wrapper that exits before reading stdin must not fail the test with EPIPE
@@ -44,7 +45,7 @@ export function runWrapper(
 /** Start the wrapper in the background (to signal it while it waits). */
 export function spawnWrapper(shell: { argv: string[] }, args: readonly string[], env: NodeJS.ProcessEnv) {
   const [cmd, ...pre] = shell.argv;
-  const child = spawn(cmd!, [...pre, WRAPPER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(cmd, [...pre, WRAPPER, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>

@@ -66,7 +66,7 @@ t.test('the server scopes the grant from the command line; text answers are key=
   const id = (await docker(['inspect', '-f', '{{.Id}}', c])).stdout.trim();
   t.same(rows[0].scope, { ContainerDelete: { uses: 1, targets: [id] } }, 'bound to the container id');
   t.notMatch(JSON.stringify(rows[0]), fields.token, 'only the token hash is stored');
-  const a = (await w.control.approvals.get(fields.id!))!;
+  const a = (await w.control.approvals.get(fields.id))!;
   t.match(a, { worker: 'w1', source: 'shell', rule: 'ContainerDelete', route: 'docker rm', status: 'pending' });
   t.match(a.reasons[0], 'one approval for the whole command');
 });
@@ -112,7 +112,7 @@ t.test('a worker sees and closes only its own grants; long poll returns on the d
   t.equal(otherClose.statusCode, 404);
 
   const poll = w.control.server.inject({ method: 'GET', url: `/grants/${g.id}?wait=20`, headers: { authorization: `Bearer ${TOKENS.w1}`, accept: 'text/plain' } });
-  await w.control.approvals.decide(g.id, 'deny', 'api:ops', 'no kills today');
+  await w.control.approvals.answer(g.id, 'deny', 'api:ops', 'no kills today');
   const res = await poll;
   t.equal(res.statusCode, 200);
   t.match(res.body, /^status=denied$/m);
@@ -123,7 +123,7 @@ t.test('a worker sees and closes only its own grants; long poll returns on the d
   const g2 = (await post(TOKENS.w1, { argv: ['kill', c] })).json();
   const closed = await w.control.server.inject({ method: 'POST', url: `/grants/${g2.id}/close`, headers: { authorization: `Bearer ${TOKENS.w1}` } });
   t.equal(closed.json().status, 'cancelled');
-  await t.rejects(w.control.approvals.decide(g2.id, 'approve', 'api:ops'), /not pending/, 'nobody can approve a withdrawn request');
+  await t.rejects(w.control.approvals.answer(g2.id, 'approve', 'api:ops'), /not pending/, 'nobody can approve a withdrawn request');
 });
 
 t.test('a locked-down worker is refused before anyone is asked', async (t) => {

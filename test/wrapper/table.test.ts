@@ -36,8 +36,8 @@ t.test('row ids and command paths are unique', async (t) => {
   for (const p of paths) {
     const [w1, w2, ...rest] = p.split(' ');
     t.equal(rest.length, 0, `${p}: at most two words`);
-    if (w2 !== undefined) t.ok(MANAGEMENT[w1!], `${p}: the first word is a management command`);
-    else t.notOk(MANAGEMENT[w1!], `${p}: a one-word path is not a management command`);
+    if (w2 !== undefined) t.ok(MANAGEMENT[w1], `${p}: the first word is a management command`);
+    else t.notOk(MANAGEMENT[w1], `${p}: a one-word path is not a management command`);
   }
 });
 
@@ -111,7 +111,7 @@ t.test('Docker rules that need approval and are reachable from the CLI are cover
 
 function dockerHelp(args: string[]): Promise<string> {
   return new Promise((resolve, reject) =>
-    execFile('docker', [...args, '--help'], { env: { PATH: process.env.PATH, HOME: process.env.HOME } }, (err, stdout) =>
+    execFile('docker', [...args, '--help'], { env: { PATH: process.env.PATH, HOME: process.env.HOME } }, (err: Error | null, stdout) =>
       err && !stdout ? reject(err) : resolve(stdout),
     ),
   );

@@ -19,7 +19,7 @@ export const verifyCommandExecuted: Verifier = async (params, ctx) => {
   const since = rows.filter((r) => new Date(r.at).getTime() >= task.start.getTime());
   const ev: Record<string, unknown> = { argv, task_start: task.start.toISOString(), instruction_id: task.instructionId, runs_since_task_start: since.length };
   if (since.length === 0) {
-    if (rows.length) ev.last_run_before_task = new Date(rows[0]!.at).toISOString();
+    if (rows.length) ev.last_run_before_task = new Date(rows[0].at).toISOString();
     return verdict('FALSE', verifier, rows.length ? 'the command was recorded only before the task started' : 'the execution audit holds no run of this command', ev);
   }
   if (typeof params.exit_code === 'number') {
@@ -32,6 +32,6 @@ export const verifyCommandExecuted: Verifier = async (params, ctx) => {
     ev.audit_id = match.id;
     return verdict('TRUE', verifier, `the command ran at ${new Date(match.at).toISOString()} and exited ${params.exit_code}`, ev);
   }
-  ev.audit_id = since[0]!.id;
-  return verdict('TRUE', verifier, `the command ran at ${new Date(since[0]!.at).toISOString()}`, ev);
+  ev.audit_id = since[0].id;
+  return verdict('TRUE', verifier, `the command ran at ${new Date(since[0].at).toISOString()}`, ev);
 };

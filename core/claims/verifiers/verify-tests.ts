@@ -75,7 +75,7 @@ async function againstBaseline(ctx: VerifyContext, verifier: string, passed: str
   await Promise.all(
     Array.from({ length: Math.min(8, records.length) }, async () => {
       while (next < records.length) {
-        const [p, rec] = records[next++]!;
+        const [p, rec] = records[next++];
         const now = await ctx.container.readFile(p, TEST_CONTENT_MAX);
         if (rec.u) unknown.push(p);
         if (!rec.present) {

@@ -1,4 +1,4 @@
-// The auditor: runs in every sidecar, takes its worker's unverified claims from the queue (row locks + leases, so
+// The verify loop: runs in every sidecar, takes its worker's unverified claims from the queue (row locks + leases, so
 // several sidecars and restarts share the work safely), verifies each, writes exactly one verdict per claim and
 // publishes `claim.verified`. Woken by `claim.logged` on the bus, and by a periodic sweep for anything the bus did
 // not announce (a lost event, a lapsed lease, a retry that is due).
@@ -12,10 +12,11 @@ import { backoffDelay, DrainLoop, type RoundResult } from '../queue/drain-loop.j
 import type { ClaimVerifier } from './claim-verifier.js';
 import type { Claims, LeasedClaim, VerdictRow } from './claims.js';
 
-export interface AuditorOptions {
+export interface VerifyLoopOptions {
   worker: string;
   claims: Claims;
-  verifier: ClaimVerifier;
+  /** what the loop needs of a ClaimVerifier */
+  verifier: Pick<ClaimVerifier, 'verify' | 'testTimeoutMs'>;
   bus: Bus;
   log: Logger;
   metrics?: Metrics;
@@ -23,18 +24,18 @@ export interface AuditorOptions {
   concurrency?: number;
   /** how often to look for work nobody announced (default 5 s) */
   sweepMs?: number;
-  /** a lease held without renewal for this long is taken over by another auditor (default 30 s) */
+  /** a lease held without renewal for this long is taken over by another verify loop (default 30 s) */
   leaseMs?: number;
   /** attempts before a claim whose verification keeps failing gets an UNVERIFIABLE verdict (default 5) */
   maxAttempts?: number;
-  /** identifies this auditor in claim_queue.locked_by and verdicts.verified_by */
+  /** identifies this verify loop in claim_queue.locked_by and verdicts.verified_by */
   consumerId?: string;
 }
 
 /** after a store failure: taking claims, or recording a verdict */
 const BACKOFF = { baseMs: 100, maxMs: 5_000 };
 
-export class Auditor {
+export class VerifyLoop {
   readonly consumerId: string;
   private readonly concurrency: number;
   private readonly sweepMs: number;
@@ -45,8 +46,9 @@ export class Auditor {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly held = new Set<string>();
   private renewTimer: NodeJS.Timeout | undefined;
+  private nextLeftoverCheck = 0;
 
-  constructor(private readonly opts: AuditorOptions) {
+  constructor(private readonly opts: VerifyLoopOptions) {
     this.consumerId = opts.consumerId ?? `${opts.worker}@${os.hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
     this.concurrency = Math.max(1, opts.concurrency ?? 8);
     this.sweepMs = opts.sweepMs ?? 5_000;
@@ -57,7 +59,7 @@ export class Auditor {
       round: () => this.round(),
       backoff: BACKOFF,
       idleMs: this.sweepMs,
-      onError: (err) => this.opts.log.warn({ err: (err as Error).message }, 'auditor: cannot take claims from the store; retrying'),
+      onError: (err) => this.opts.log.warn({ err: (err as Error).message }, 'verify loop: cannot take claims from the store; retrying'),
       metrics: opts.metrics,
     });
   }
@@ -92,6 +94,7 @@ export class Auditor {
 
   /** One round: lease a batch of due claims and verify them ('more': there may be another batch). */
   private async round(): Promise<RoundResult> {
+    await this.announceLeftovers();
     const batch = await this.opts.claims.lease(this.opts.worker, this.consumerId, this.concurrency * 4, this.leaseMs);
     if (batch.length === 0) return 'idle';
     for (const c of batch) this.held.add(c.id);
@@ -103,7 +106,7 @@ export class Auditor {
     let next = 0;
     const lane = async () => {
       while (!this.stopped && next < batch.length) {
-        const c = batch[next++]!;
+        const c = batch[next++];
         const p = this.process(c).finally(() => this.held.delete(c.id));
         this.inFlight.add(p);
         await p.finally(() => this.inFlight.delete(p));
@@ -112,7 +115,7 @@ export class Auditor {
     await Promise.all(Array.from({ length: Math.min(this.concurrency, batch.length) }, lane));
   }
 
-  /** Verify one leased claim and write its verdict. Resolves with the verdict row when this auditor wrote it. */
+  /** Verify one leased claim and write its verdict. Resolves with the verdict row when this verify loop wrote it. */
   private async process(c: LeasedClaim): Promise<VerdictRow | undefined> {
     const started = performance.now();
     let draft;
@@ -123,11 +126,11 @@ export class Auditor {
       const message = (err as Error).message ?? String(err);
       if (transient && c.attempts < this.maxAttempts) {
         const delay = Math.min(60_000, 500 * 2 ** (c.attempts - 1));
-        this.opts.log.warn({ claim_id: c.id, attempts: c.attempts, err: message }, 'auditor: verification deferred');
+        this.opts.log.warn({ claim_id: c.id, attempts: c.attempts, err: message }, 'verify loop: verification deferred');
         await this.opts.claims.retryLater(c.id, this.consumerId, message, delay).catch(() => undefined);
         return undefined;
       }
-      if (!transient) this.opts.log.error({ claim_id: c.id, err: message }, 'auditor: verifier failed');
+      if (!transient) this.opts.log.error({ claim_id: c.id, err: message }, 'verify loop: verifier failed');
       draft = {
         verdict: 'UNVERIFIABLE' as const,
         verifier: 'sidecar',
@@ -141,9 +144,9 @@ export class Auditor {
   }
 
   private async write(c: LeasedClaim, draft: Parameters<Claims['complete']>[1], durationMs: number): Promise<VerdictRow | undefined> {
-    const { claims, bus, metrics, log } = this.opts;
-    // The verdict is already known: keep trying to record it while this auditor runs. (If it stops first, the
-    // lease lapses and another auditor verifies the claim again: still one verdict.)
+    const { claims, metrics, log } = this.opts;
+    // The verdict is already known: keep trying to record it while this verify loop runs. (If it stops first, the
+    // lease lapses and another verify loop verifies the claim again: still one verdict.)
     for (let failures = 1; ; failures++) {
       try {
         const { row, inserted } = await claims.complete(c, draft, durationMs, this.consumerId);
@@ -154,22 +157,50 @@ export class Auditor {
         }
         // Published after the commit, and again by whoever finds the verdict already written while the claim was
         // still queued to it: that verdict's own commit answer may have been lost with the connection (and its
-        // auditor stopped before retrying), so nobody may have announced it. A lost FALSE verdict would be a lie
+        // verify loop stopped before retrying), so nobody may have announced it. A lost FALSE verdict would be a lie
         // nobody is alerted to; a repeat is harmless (consumers key on claim_id). So: at least once.
-        await bus
-          .publish('claim.verified', { claim_id: c.id, worker: c.worker, verdict: row.verdict, type: c.type, verdict_id: row.id })
-          .catch((err) => log.warn({ err: (err as Error).message, claim_id: c.id }, 'auditor: claim.verified not published'));
+        await this.announce(row);
         return inserted ? row : undefined;
       } catch (err) {
         if (this.stopped) return undefined;
-        log.warn({ claim_id: c.id, err: (err as Error).message }, 'auditor: verdict not written yet; retrying');
+        log.warn({ claim_id: c.id, err: (err as Error).message }, 'verify loop: verdict not written yet; retrying');
         await new Promise((r) => setTimeout(r, backoffDelay(BACKOFF, failures)));
       }
     }
   }
 
   /**
-   * Verify one claim now (synchronous /verify): take it if it is due and verify it here; if another auditor holds
+   * Publish claim.verified for a written verdict, then mark it announced. A failed publish (or mark) leaves the row
+   * unannounced and a later round announces it again: at least once, and never lost with this process.
+   */
+  private async announce(row: VerdictRow): Promise<void> {
+    const { claims, bus, log } = this.opts;
+    try {
+      await bus.publish('claim.verified', { claim_id: row.claim_id, worker: row.worker, verdict: row.verdict, type: row.claim_type, verdict_id: row.id });
+      await claims.markAnnounced([row.claim_id]);
+    } catch (err) {
+      log.warn({ err: (err as Error).message, claim_id: row.claim_id }, 'verify loop: claim.verified not announced yet; a later round retries');
+    }
+  }
+
+  /**
+   * Announce verdicts whose claim.verified never went out (see announce); at most once per sweep period. Only rows
+   * done for a while: a verdict committed a moment ago is still being announced by whoever wrote it.
+   */
+  private async announceLeftovers(): Promise<void> {
+    if (Date.now() < this.nextLeftoverCheck) return;
+    this.nextLeftoverCheck = Date.now() + this.sweepMs;
+    const rows = await this.opts.claims.unannounced(this.opts.worker, Math.max(this.sweepMs, 2_000), this.concurrency * 4);
+    for (const row of rows) {
+      if (this.stopped) return;
+      await this.announce(row);
+    }
+    // A full page: more may be waiting, look again next round.
+    if (rows.length === this.concurrency * 4) this.nextLeftoverCheck = 0;
+  }
+
+  /**
+   * Verify one claim now (synchronous /verify): take it if it is due and verify it here; if another verify loop holds
    * it, wait for its verdict. Resolves with the verdict, or undefined when none arrived within timeoutMs.
    */
   async verifyNow(claimId: string, timeoutMs: number): Promise<VerdictRow | undefined> {
