@@ -157,7 +157,7 @@ export class DecisionBatcher {
     const params: unknown[] = [this.o.worker];
     for (let c = 0; c < COLUMNS; c++) params.push(batch.map((p) => p.row[c]));
     const token = this.o.lock?.token();
-    const { rows } = await this.o.db.query<{ locked: boolean; reason: string | null; stored: number }>(STORE_SQL, params);
+    const { rows } = await this.o.db.queryPrepared<{ locked: boolean; reason: string | null; stored: number }>(STORE_SQL, params);
     const r = rows[0];
     if (!r) throw wingmanError('WGM_ERR_INTERNAL', 'decision statement returned no row');
     if (token) this.o.lock!.remember({ locked: r.locked, reason: r.reason }, token);
