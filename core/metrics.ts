@@ -26,6 +26,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       labelNames: ['topic'] as const,
       registers: r,
     }),
+    busPublishLost: new Counter({
+      name: 'wingman_bus_publish_lost_total',
+      help: 'events a publish queue gave up on (queue full during a bus outage, or left at shutdown), by topic',
+      labelNames: ['topic'] as const,
+      registers: r,
+    }),
     startTime: new Gauge({ name: 'wingman_start_time_seconds', help: 'process start, unix seconds', registers: r }),
     proxyRequests: new Counter({
       name: 'wingman_proxy_requests_total',
@@ -88,6 +94,12 @@ export function createMetrics(opts: { defaults?: boolean } = {}) {
       help: 'time to record the worker\'s task-start baseline after an approved /check, by outcome',
       labelNames: ['status'] as const,
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120],
+      registers: r,
+    }),
+    gateCommitBatch: new Histogram({
+      name: 'wingman_gate_commit_batch_size',
+      help: 'gate decisions stored by one statement and commit (group commit in the sidecar)',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: r,
     }),
     gateCheckDuration: new Histogram({

@@ -5,6 +5,7 @@ import path from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type Dockerode from 'dockerode';
 import { DockerAudit } from '../core/audit/docker-audit.js';
+import { PublishQueue } from '../core/bus/publish-queue.js';
 import { VerifyLoop, type VerifyLoopOptions } from '../core/claims/verify-loop.js';
 import { BaselineRecorder, type BaselineBounds } from '../core/claims/baseline-recorder.js';
 import { TaskBaselines } from '../core/claims/task-baselines.js';
@@ -16,7 +17,10 @@ import { DockerodeWorkerContainer } from '../core/claims/dockerode-worker-contai
 import type { WorkerContainer } from '../core/claims/worker-container.js';
 import { wingmanError } from '../core/errors.js';
 import { errorHandler } from '../core/http/error-handler.js';
+import { DecisionBatcher } from '../core/instructions/decision-batcher.js';
 import { Instructions } from '../core/instructions/instructions.js';
+import { GatePool } from '../core/gate/gate-pool.js';
+import { WorkerLockCache } from '../core/lockdown/worker-lock-cache.js';
 import type { Services } from '../core/services.js';
 import { Workers } from '../core/workers/workers.js';
 import { registerCheckRoute } from './check-route.js';
@@ -35,12 +39,20 @@ export interface SidecarOptions extends Services {
   testTimeoutMs?: number;
   /** task-start baseline bounds beyond the configured ones (tests, bench) */
   baseline?: Partial<BaselineBounds>;
+  /** how long the gate trusts a cached lock state without a newer read (default 1000 ms; tests lengthen it) */
+  lockCacheMs?: number;
+  /** the gate's threads (core/gate/gate-pool.ts; default: by the number of cores) */
+  gatePool?: ConstructorParameters<typeof GatePool>[0];
 }
 
 export interface SidecarApp {
   server: FastifyInstance;
   worker: string;
   instructions: Instructions;
+  /** the group commit of gate decisions */
+  decisions: DecisionBatcher;
+  /** the gate's cached lock state */
+  lock: WorkerLockCache;
   claims: Claims;
   claimLog: ClaimLog;
   verifyLoop: VerifyLoop;
@@ -63,6 +75,10 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
   const instructions = new Instructions(db);
   const claims = new Claims(db);
   const workers = new Workers(db, bus);
+  const lock = new WorkerLockCache({ worker, workers, bus, maxAgeMs: opts.lockCacheMs });
+  const decisions = new DecisionBatcher({ db, worker, lock, metrics });
+  const events = new PublishQueue({ bus, log, metrics });
+  const gate = new GatePool({ log, ...opts.gatePool });
   const container = opts.container ?? new DockerodeWorkerContainer(opts.docker, config.workerContainer);
   const claimLog = new ClaimLog(claims, new ClaimSpool(path.join(config.dataDir, 'claims_audit.jsonl')), bus, log, metrics);
   const baselines = new TaskBaselines(db);
@@ -112,7 +128,7 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
 
   server.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  registerCheckRoute(server, { worker, instructions, workers, bus, log, metrics, recorder });
+  registerCheckRoute(server, { worker, decisions, lock, gate, events, log, metrics, recorder });
   registerClaimRoutes(server, { worker, claims, claimLog, verifyLoop });
   registerExecutedRoute(server, { worker, config, instructions, audit });
   registerValidationRoute(server, {
@@ -135,6 +151,8 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
     server,
     worker,
     instructions,
+    decisions,
+    lock,
     claims,
     claimLog,
     verifyLoop,
@@ -144,6 +162,9 @@ export async function buildSidecar(opts: SidecarOptions): Promise<SidecarApp> {
     container,
     async close() {
       await server.close();
+      lock.close();
+      await gate.close();
+      await events.stop();
       await recorder.stop();
       await verifyLoop.stop();
       await claimLog.stop();

@@ -3,26 +3,33 @@
 // A worker in lockdown gets 423 with the reason; when the lockdown state cannot be read, 503 (fail closed).
 // An approved instruction starts a task: its baseline (core/claims/baseline-recorder) is captured now, and /check
 // waits for it at most the baseline budget; the answer says how far it got.
-// The gate itself (its rules, the shell parser, the secret scanner) loads on the first /check, not at start: each
-// request awaits it before judging, and a gate that cannot load answers 500 (nothing is judged without it).
+// The gate itself (its rules, the shell parser, the secret scanner) loads on the first /check, not at start
+// (core/gate/gate-pool.ts): each request awaits it before judging, and a gate that cannot load answers 500 (nothing
+// is judged without it).
+//
+// Throughput without weakening any of that: the lock state comes from a cache the bus invalidates, but only to
+// refuse early; the statement that stores the decision re-reads the lock and stores nothing for a locked worker
+// (423). Decisions are group-committed (core/instructions/decision-batcher.ts): the answer waits for the commit
+// that holds its row, never less. `gate.decided` is queued (core/bus/publish-queue.ts) once the row is committed:
+// the event only wakes the watcher, which re-reads the store, so the answer does not wait for Redis. Under load the
+// instruction is judged in a thread beside the event loop (core/gate/gate-pool.ts).
 import type { FastifyInstance } from 'fastify';
-import type { Bus } from '../core/bus/bus.js';
+import type { PublishQueue } from '../core/bus/publish-queue.js';
 import type { BaselineRecorder } from '../core/claims/baseline-recorder.js';
 import type { NewBaseline } from '../core/claims/task-baselines.js';
 import { wingmanError } from '../core/errors.js';
-import type { Instructions } from '../core/instructions/instructions.js';
+import type { GatePool } from '../core/gate/gate-pool.js';
+import type { DecisionBatcher } from '../core/instructions/decision-batcher.js';
 import type { Logger } from '../core/log.js';
+import type { WorkerLockCache } from '../core/lockdown/worker-lock-cache.js';
 import type { Metrics } from '../core/metrics.js';
-import type { Workers } from '../core/workers/workers.js';
-import { loadOnce } from '../core/util/load-once.js';
-
-const loadGate = loadOnce('the instruction gate', () => import('../core/gate/index.js'));
 
 export interface CheckDeps {
   worker: string;
-  instructions: Instructions;
-  workers: Workers;
-  bus: Bus;
+  decisions: DecisionBatcher;
+  lock: WorkerLockCache;
+  gate: GatePool;
+  events: PublishQueue;
   log: Logger;
   metrics: Metrics;
   recorder?: BaselineRecorder;
@@ -41,7 +48,7 @@ function baselineSummary(b: NewBaseline | undefined) {
 }
 
 export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): void {
-  const { worker, instructions, workers, bus, log, metrics, recorder } = deps;
+  const { worker, decisions, lock, gate, events, log, metrics, recorder } = deps;
   server.post('/check', async (req, reply) => {
     const started = performance.now();
     const body = req.body;
@@ -54,15 +61,13 @@ export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): vo
     } else {
       throw wingmanError('WGM_ERR_GATE_INVALID', 'expected {"instruction": "<markdown>"} or {"instruction": {<sections>}}');
     }
-    const w = await workers.get(worker); // store down → WGM_ERR_STORE_UNAVAILABLE → 503
-    if (w?.locked) {
-      throw wingmanError('WGM_ERR_WORKER_LOCKED', `worker ${worker} is locked down: ${w.locked_reason ?? 'no reason given'}`, {
-        reason: w.locked_reason ?? null,
-      });
+    const w = await lock.get(); // no trusted answer and the store down → WGM_ERR_STORE_UNAVAILABLE → 503
+    if (w.locked) {
+      throw wingmanError('WGM_ERR_WORKER_LOCKED', `worker ${worker} is locked down: ${w.reason ?? 'no reason given'}`, { reason: w.reason });
     }
-    const { checkInstruction } = await loadGate();
-    const result = await checkInstruction(instruction); // bad shape → WGM_ERR_GATE_INVALID → 400
-    const row = await instructions.record(worker, result, new Date());
+    const result = await gate.check(instruction); // bad shape → WGM_ERR_GATE_INVALID → 400
+    // Committed before anything below runs; locked by now → 423, store down → 503, and nothing stored.
+    const row = await decisions.record(result, new Date());
     let baseline: ReturnType<typeof baselineSummary> | undefined;
     if (result.approved && recorder) {
       const capture = recorder.start({ instructionId: row.id, start: new Date(row.decided_at), testProcess: row.test_process, sections: result.sections });
@@ -83,9 +88,7 @@ export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): vo
       { instruction_id: row.id, worker, decision: result.decision, score: result.score, missing: result.missing_sections, weak: result.weak_sections, rules },
       'gate decided',
     );
-    await bus
-      .publish('gate.decided', { instruction_id: row.id, worker, decision: result.decision, score: result.score, rules })
-      .catch((err) => log.warn({ err: (err as Error).message }, 'gate.decided not published'));
+    events.publish('gate.decided', { instruction_id: row.id, worker, decision: result.decision, score: result.score, rules });
     return reply.send({
       instruction_id: row.id,
       approved: result.approved,

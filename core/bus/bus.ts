@@ -43,11 +43,24 @@ export interface Consumer {
 export interface Unwatch {
   (): void;
   readonly ready: Promise<void>;
+  /**
+   * The watcher's unbroken stretch of reading: undefined before `ready`, after a read that failed and after the
+   * watch ended; otherwise a number that changes each time reading resumes after a failure. While it returns the
+   * same number, every entry published since it first did has been (or is about to be) handed to the handler; a
+   * new number means entries may have been missed in between (Redis restarted empty, or was away when the
+   * publisher tried). Caches invalidated by a watch trust what they hold only within one stretch.
+   */
+  readonly session: () => number | undefined;
 }
 
 export interface Bus {
   readonly kind: 'redis' | 'memory';
   publish<T extends Topic>(topic: T, data: Topics[T]): Promise<string>;
+  /**
+   * Several events in one go, in order (Redis: one pipelined write instead of one per event). Each settles on its
+   * own: the ids, or why an event was not taken.
+   */
+  publishBatch(events: readonly { topic: Topic; data: unknown }[]): Promise<PromiseSettledResult<string>[]>;
   /**
    * At-least-once delivery through a consumer group; one entry goes to one consumer of the group. An entry whose
    * payload does not fit its topic is logged, counted and acked unhandled (retrying cannot fix it).

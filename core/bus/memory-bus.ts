@@ -132,6 +132,10 @@ export class MemoryBus implements Bus {
     return entry.id;
   }
 
+  async publishBatch(events: readonly { topic: Topic; data: unknown }[]): Promise<PromiseSettledResult<string>[]> {
+    return Promise.allSettled(events.map((e) => this.publish(e.topic, e.data as never)));
+  }
+
   consume<T extends Topic>(typed: ConsumeOptions<T>): Consumer {
     if (this.closed) throw wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed');
     // The reader only hands out events of opts.topics, each checked against its topic.
@@ -144,10 +148,13 @@ export class MemoryBus implements Bus {
     for (const t of topics) this.topicLog(t);
     const w = { topics: new Set<Topic>(topics), handler: handler as (e: BusEvent) => void };
     this.watchers.add(w);
+    let active = true;
     const unwatch = () => {
+      active = false;
       this.watchers.delete(w);
     };
-    return Object.assign(unwatch, { ready: Promise.resolve() });
+    // In one process nothing published can be missed: one stretch, from the call until the watch or the bus ends.
+    return Object.assign(unwatch, { ready: Promise.resolve(), session: () => (active && !this.closed ? 0 : undefined) });
   }
 
   async ping(): Promise<boolean> {

@@ -121,6 +121,27 @@ export class RedisBus implements Bus {
     }
   }
 
+  async publishBatch(events: readonly { topic: Topic; data: unknown }[]): Promise<PromiseSettledResult<string>[]> {
+    if (events.length === 0) return [];
+    if (this.closed) return events.map(() => ({ status: 'rejected', reason: wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed') }));
+    const pipe = this.cmd.pipeline();
+    for (const e of events) pipe.xadd(this.key(e.topic), 'MAXLEN', '~', this.maxLen, '*', FIELD, JSON.stringify(e.data));
+    let replies: [Error | null, unknown][];
+    try {
+      replies = (await pipe.exec()) ?? [];
+    } catch (err) {
+      const e = wingmanError('WGM_ERR_BUS_UNAVAILABLE', (err as Error).message, undefined, err);
+      return events.map(() => ({ status: 'rejected', reason: e }));
+    }
+    return events.map((e, i): PromiseSettledResult<string> => {
+      const [err, id] = replies[i] ?? [new Error('no reply'), null];
+      if (err || typeof id !== 'string') {
+        return { status: 'rejected', reason: wingmanError('WGM_ERR_BUS_UNAVAILABLE', err?.message ?? 'XADD returned no id', { topic: e.topic }, err) };
+      }
+      return { status: 'fulfilled', value: id };
+    });
+  }
+
   consume<T extends Topic>(typed: ConsumeOptions<T>): Consumer {
     if (this.closed) throw wingmanError('WGM_ERR_BUS_UNAVAILABLE', 'bus is closed');
     // The reader only hands out events of opts.topics, each checked against its topic.
@@ -134,16 +155,23 @@ export class RedisBus implements Bus {
     const keys = topics.map((t) => this.key(t));
     const conn = this.connection('watch', { maxRetriesPerRequest: null });
     let stopped = false;
+    // undefined while not reading; a new number each time reading resumes after a failure (see Unwatch.session)
+    let session: number | undefined;
+    let sessions = 0;
     let readyResolve!: () => void;
     const ready = new Promise<void>((r) => (readyResolve = r));
     const stop = () => {
       if (stopped) return;
       stopped = true;
+      session = undefined;
       this.watchers.delete(stop);
       readyResolve();
       conn.disconnect();
     };
     this.watchers.add(stop);
+    // A blocking read is resent by ioredis after a reconnect instead of failing, so the connection itself says when
+    // a stretch ended: whatever was published while it was down, or lost by a Redis restart, was never read.
+    conn.on('close', () => (session = undefined));
 
     void (async () => {
       // Start after the current last entry of each stream ('0-0' when empty), fixed before `ready`, so nothing
@@ -163,6 +191,7 @@ export class RedisBus implements Bus {
           await new Promise((r) => setTimeout(r, retryMs));
         }
       }
+      if (!stopped) session = ++sessions;
       readyResolve();
       failures = 0;
       while (!stopped) {
@@ -177,6 +206,9 @@ export class RedisBus implements Bus {
             ...keys.map((k) => last.get(k)!),
           )) as RawRead;
           failures = 0;
+          // A read that succeeds after failed ones resumed from the last id seen: a new stretch, since what was
+          // published while Redis was away (or lost by a restart) never reached the stream.
+          if (session === undefined && !stopped) session = ++sessions;
           for (const [key, entries] of res ?? []) {
             for (const [id, fields] of entries) {
               last.set(key, id);
@@ -193,6 +225,7 @@ export class RedisBus implements Bus {
           }
         } catch (err) {
           if (stopped) break;
+          session = undefined;
           const retryMs = backoffDelay(WATCH_BACKOFF, ++failures);
           this.log?.warn({ err, retryMs: Math.round(retryMs) }, 'watch read failed');
           await new Promise((r) => setTimeout(r, retryMs));
@@ -200,7 +233,7 @@ export class RedisBus implements Bus {
       }
     })();
 
-    return Object.assign(stop, { ready });
+    return Object.assign(stop, { ready, session: () => session });
   }
 
   async ping(): Promise<boolean> {

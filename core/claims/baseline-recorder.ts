@@ -71,9 +71,14 @@ export interface BaselineRecorderOptions {
   bounds?: Partial<BaselineBounds>;
 }
 
+/** How long a capture that found no worker container is taken as the answer for the next ones (see capture()). */
+const MISSING_MEMO_MS = 2_000;
+
 export class BaselineRecorder {
   readonly bounds: BaselineBounds;
   private readonly inflight = new Map<string, Promise<NewBaseline>>();
+  /** when a capture last found the worker's container missing, and the reason it recorded */
+  private missing: { at: number; reason: string } | undefined;
 
   constructor(private readonly opts: BaselineRecorderOptions) {
     this.bounds = { ...DEFAULT_BASELINE_BOUNDS, ...opts.bounds };
@@ -143,15 +148,24 @@ export class BaselineRecorder {
       return { ...base, ...rest, finished_at: new Date(end), duration_ms: end - t0, answered_after_ms: a === undefined ? null : a - t0 };
     };
 
+    const failed = (reason: string) =>
+      finish({ status: 'failed', reason, roots: [], files: {}, changes: null, changes_status: 'failed', test_files: {}, tests_writable: false });
+    // A container the engine said does not exist is taken as still missing for 2 s, as a found one's details are
+    // (DockerodeWorkerContainer.info()): a sidecar pointed at a missing container would otherwise ask the engine,
+    // through the proxy that audits every call, for each approved instruction, to record the same failed baseline.
+    if (this.missing && t0 - this.missing.at < MISSING_MEMO_MS) return failed(this.missing.reason);
     let info: ContainerInfo;
     try {
       info = await container.info();
     } catch (err) {
-      const reason = isWingmanError(err, 'WGM_ERR_CLAIM_CONTAINER_MISSING')
-        ? `the worker's container (${err.message.replace(/^.*?: /, '')}) does not exist`
-        : `the worker's container could not be inspected: ${(err as Error).message.slice(0, 300)}`;
-      return finish({ status: 'failed', reason, roots: [], files: {}, changes: null, changes_status: 'failed', test_files: {}, tests_writable: false });
+      if (isWingmanError(err, 'WGM_ERR_CLAIM_CONTAINER_MISSING')) {
+        const reason = `the worker's container (${err.message.replace(/^.*?: /, '')}) does not exist`;
+        this.missing = { at: t0, reason };
+        return failed(reason);
+      }
+      return failed(`the worker's container could not be inspected: ${(err as Error).message.slice(0, 300)}`);
     }
+    this.missing = undefined;
 
     const named = testFiles.named(task.testProcess, info.workingDir);
     const roots = workingRoots(info, task, named);

@@ -78,7 +78,8 @@ export class TaskBaselines {
   constructor(private readonly db: Db) {}
 
   async insert(b: NewBaseline): Promise<void> {
-    await this.db.query(
+    // Prepared: one row per approved instruction, on /check's path.
+    await this.db.queryPrepared(
       `INSERT INTO task_baselines (instruction_id, worker, status, reason, roots, files, file_count, changes, changes_status,
          test_files, tests_writable, test_count, test_count_source, test_run, bounds, started_at, finished_at, duration_ms,
          answered_after_ms)

@@ -19,7 +19,7 @@ import { redactWithSpans } from '../secrets/redact-secrets.js';
 import { excerptOf, findViolations, type Violation } from './find-violations.js';
 import { instructionText } from './instruction-text.js';
 import { runnableSnippets, testProcessCommands } from './runnable-snippets.js';
-import { assessSection, duplicateSections, type WeakReason } from './section-quality.js';
+import { assessSection, duplicateSections, plainBody, type WeakReason } from './section-quality.js';
 import { parseInstruction, SECTION_NAMES, type SectionName } from './sections.js';
 
 export type GateDecision = 'APPROVED' | 'REJECTED';
@@ -51,6 +51,8 @@ export async function checkInstruction(instruction: unknown): Promise<GateResult
   const missing: SectionName[] = [];
   const weakReasons: Partial<Record<SectionName, WeakReason>> = {};
   const sections: Partial<Record<SectionName, string>> = {};
+  // Each body's plain text is worked out once, for the section's own assessment and for the duplicate check.
+  const plain = new Map<SectionName, string>();
   for (const name of SECTION_NAMES) {
     const body = doc.bodies.get(name);
     if (body === undefined) {
@@ -58,14 +60,17 @@ export async function checkInstruction(instruction: unknown): Promise<GateResult
       continue;
     }
     sections[name] = body;
-    const reason = assessSection(name, body);
+    const text = plainBody(body);
+    plain.set(name, text);
+    const reason = assessSection(name, body, text);
     if (reason) weakReasons[name] = reason;
   }
   const substantiveBodies = new Map([...doc.bodies].filter(([name]) => !weakReasons[name]));
-  for (const name of duplicateSections(substantiveBodies)) weakReasons[name] = 'duplicate';
+  for (const name of duplicateSections(substantiveBodies, (n, body) => plain.get(n) ?? plainBody(body))) weakReasons[name] = 'duplicate';
   const weak = SECTION_NAMES.filter((n) => weakReasons[n] !== undefined);
 
-  const actionViolations = findViolations(runnableSnippets(doc));
+  const snippets = runnableSnippets(doc);
+  const actionViolations = findViolations(snippets);
   const secretViolations: Violation[] = [];
   const seenSecret = new Set<string>();
   for (const span of redacted.spans) {
@@ -93,7 +98,7 @@ export async function checkInstruction(instruction: unknown): Promise<GateResult
     redacted_instruction: redacted.text,
     sections,
   };
-  const tp = testProcessCommands(doc);
+  const tp = testProcessCommands(doc, snippets);
   if (tp !== undefined) result.test_process = tp;
   return result;
 }

@@ -162,13 +162,14 @@ export function runnableSnippets(doc: ParsedInstruction): Snippet[] {
     if (line.fence) continue;
     const text = line.text;
     const underNegatedLeadIn = LIST_ITEM.test(text) && leadIns[i];
-    const bounds = sentenceBounds(text);
+    // Sentence bounds only for lines that need them (most have no code span and no run-verb).
+    let bounds: number[] | undefined;
     let spans = 0;
     for (const m of text.matchAll(CODE_SPAN)) {
       spans++;
       const s = m.index;
       const e = s + m[0].length;
-      const { prefix, suffix } = clauseAround(text, bounds, s, e);
+      const { prefix, suffix } = clauseAround(text, (bounds ??= sentenceBounds(text)), s, e);
       const negated = underNegatedLeadIn || governedByNegation(prefix) || SUFFIX_NEG.test(suffix);
       const descriptive = section !== null && DESCRIPTIVE.has(section);
       if (negated || (descriptive && !RUN_VERB.test(prefix))) continue;
@@ -197,12 +198,12 @@ export function runnableSnippets(doc: ParsedInstruction): Snippet[] {
       }
     }
     // "… then run git push --force to publish." — a command named in prose after a run-verb.
-    const proseBounds = sentenceBounds(withoutSpans);
+    let proseBounds: number[] | undefined;
     for (const m of withoutSpans.matchAll(PROSE_RUN)) {
       const cmd = m[1];
       const first = cmd.replace(/^sudo\s+/, '').split(/\s+/)[0];
       if (!looksLikeCommandWord(first)) continue;
-      const { prefix, suffix } = clauseAround(withoutSpans, proseBounds, m.index, m.index + m[0].length);
+      const { prefix, suffix } = clauseAround(withoutSpans, (proseBounds ??= sentenceBounds(withoutSpans)), m.index, m.index + m[0].length);
       if (underNegatedLeadIn || governedByNegation(prefix) || SUFFIX_NEG.test(suffix)) continue;
       out.push({ text: cmd, origin: 'prose_command', section, shell: true });
     }
@@ -210,9 +211,12 @@ export function runnableSnippets(doc: ParsedInstruction): Snippet[] {
   return out;
 }
 
-/** The TEST_PROCESS command(s), for re-running later: fenced blocks, else code spans, else command-looking lines. */
-export function testProcessCommands(doc: ParsedInstruction): string | undefined {
-  const snippets = runnableSnippets(doc).filter((s) => s.section === 'TEST_PROCESS' && s.shell);
+/**
+ * The TEST_PROCESS command(s), for re-running later: fenced blocks, else code spans, else command-looking lines.
+ * `all` is runnableSnippets(doc) when the caller has it already (the gate does: one pass instead of two).
+ */
+export function testProcessCommands(doc: ParsedInstruction, all: readonly Snippet[] = runnableSnippets(doc)): string | undefined {
+  const snippets = all.filter((s) => s.section === 'TEST_PROCESS' && s.shell);
   const pick = (origin: Snippet['origin'][]): string[] => snippets.filter((s) => origin.includes(s.origin)).map((s) => s.text.trim());
   for (const group of [['fence'], ['code_span'], ['command_line', 'prose_command']] as Snippet['origin'][][]) {
     const found = pick(group).filter(Boolean);

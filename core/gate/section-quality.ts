@@ -50,10 +50,15 @@ function normLine(line: string): string {
     .trim();
 }
 
+/** `_NAME_` of each section, as searched for in folded text. */
+const SECTION_NEEDLES: readonly (readonly [SectionName, string])[] = SECTION_NAMES.map((n) => [n, `_${n}_`] as const);
+
 /** Full section names (folded) mentioned in the text, other than `self`. */
 function otherSectionMentions(text: string, self: SectionName): number {
   const folded = `_${text.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_`;
-  return SECTION_NAMES.filter((n) => n !== self && folded.includes(`_${n}_`)).length;
+  let n = 0;
+  for (const [name, needle] of SECTION_NEEDLES) if (name !== self && folded.includes(needle)) n++;
+  return n;
 }
 
 /** A TEST_PROCESS may legitimately be one short command (`npm test`): a command counts as substance. */
@@ -65,8 +70,8 @@ function hasCommand(body: string): boolean {
   });
 }
 
-export function assessSection(name: SectionName, body: string): WeakReason | null {
-  const text = plainBody(body);
+/** `text` is plainBody(body) when the caller has it already. */
+export function assessSection(name: SectionName, body: string, text: string = plainBody(body)): WeakReason | null {
   if (text.length === 0) return 'empty';
   const lines = text.split('\n').map(normLine).filter(Boolean);
   if (lines.length === 0 || lines.every((l) => PLACEHOLDER_LINES.has(l) || /^[\s\p{P}\p{S}]*$/u.test(l))) return 'placeholder';
@@ -75,20 +80,29 @@ export function assessSection(name: SectionName, body: string): WeakReason | nul
   const unique = new Set(words);
   const commandOk = name === 'TEST_PROCESS' && hasCommand(body);
   if (!commandOk && (words.length < MIN_WORDS || unique.size < MIN_WORDS || text.length < MIN_CHARS)) return 'too_short';
-  const mentions = otherSectionMentions(text, name);
   const tokens = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean); // SUCCESS_CRITERIA → success, criteria
   const sectionWordRatio = tokens.filter((w) => SECTION_WORDS.has(w)).length / Math.max(1, tokens.length);
-  if ((mentions >= 3 && sectionWordRatio >= 0.4) || (mentions >= 2 && sectionWordRatio >= 0.6)) return 'stuffed';
+  // Mentions matter only when section words make up 40 % of the text: counted then (the ratio is the cheaper test).
+  if (sectionWordRatio >= 0.4) {
+    const mentions = otherSectionMentions(text, name);
+    if (mentions >= 3 || (mentions >= 2 && sectionWordRatio >= 0.6)) return 'stuffed';
+  }
   const uniqueRatio = unique.size / Math.max(1, words.length);
   if (words.length >= 6 && uniqueRatio < (words.length > 40 ? 0.3 : 0.4)) return 'repetitive';
   return null;
 }
 
-/** The same non-trivial body pasted into 3+ sections is filler: each of those sections is weak. */
-export function duplicateSections(bodies: ReadonlyMap<SectionName, string>): SectionName[] {
+/**
+ * The same non-trivial body pasted into 3+ sections is filler: each of those sections is weak. `plain` gives
+ * plainBody() of a section when the caller has it already.
+ */
+export function duplicateSections(
+  bodies: ReadonlyMap<SectionName, string>,
+  plain: (name: SectionName, body: string) => string = (_n, body) => plainBody(body),
+): SectionName[] {
   const byBody = new Map<string, SectionName[]>();
   for (const [name, body] of bodies) {
-    const key = plainBody(body).toLowerCase().replace(/\s+/g, ' ').trim();
+    const key = plain(name, body).toLowerCase().replace(/\s+/g, ' ').trim();
     if (!key) continue;
     byBody.set(key, [...(byBody.get(key) ?? []), name]);
   }

@@ -11,7 +11,7 @@
 import type { Metrics } from '../metrics.js';
 
 /** Bounded: used as a metric label. */
-export const QUEUES = ['claim_verify', 'claim_spool', 'docker_audit', 'telegram_outbox', 'bus_consumer'] as const;
+export const QUEUES = ['claim_verify', 'claim_spool', 'docker_audit', 'telegram_outbox', 'bus_consumer', 'bus_publish'] as const;
 export type QueueName = (typeof QUEUES)[number];
 
 export type RoundResult = 'more' | 'idle' | { waitMs: number };

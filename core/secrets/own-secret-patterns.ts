@@ -15,6 +15,11 @@ interface RegexDetector {
   /** Capture group holding the secret (0 = whole match). */
   group: number;
   accept?: (value: string) => boolean;
+  /**
+   * Text the regex cannot match without (case-sensitive, any one of them): a text holding none is not scanned with
+   * it. Only literals every match contains, so skipping changes no finding.
+   */
+  needs?: readonly string[];
 }
 
 function distinctChars(value: string): number {
@@ -37,6 +42,7 @@ const REGEX_DETECTORS: RegexDetector[] = [
     kind: 'aws_access_key_id',
     regex: /(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Za-z0-9])/g,
     group: 0,
+    needs: ['AKIA', 'ASIA', 'ABIA', 'ACCA'],
     accept: (v) => distinctChars(v.slice(4)) >= 4,
   },
   {
@@ -44,12 +50,14 @@ const REGEX_DETECTORS: RegexDetector[] = [
     kind: 'sk_api_key',
     regex: /(?<![A-Za-z0-9_-])sk-[A-Za-z0-9_-]{20,400}/g,
     group: 0,
+    needs: ['sk-'],
     accept: (v) => tokenLike(v.slice(3), 10),
   },
   {
     kind: 'stripe_key',
     regex: /(?<![A-Za-z0-9_])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,200}(?![A-Za-z0-9])/g,
     group: 0,
+    needs: ['_live_', '_test_'],
     accept: (v) => tokenLike(v.replace(/^(?:sk|rk)_(?:live|test)_/, ''), 8),
   },
   {
@@ -57,6 +65,7 @@ const REGEX_DETECTORS: RegexDetector[] = [
     kind: 'telegram_bot_token',
     regex: /(?<![0-9])[0-9]{6,12}:AA[A-Za-z0-9_-]{30,34}(?![A-Za-z0-9_-])/g,
     group: 0,
+    needs: [':AA'],
     accept: (v) => distinctChars(v.slice(v.indexOf(':') + 1)) >= 8,
   },
   {
@@ -64,6 +73,7 @@ const REGEX_DETECTORS: RegexDetector[] = [
     kind: 'url_password',
     regex: /(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{1,20}:\/\/[^\s:/@?#'"`<>]{0,128}:([^\s/@?#'"`<>]{1,256})@[^\s/?#@'"`<>]{1,255}/dg,
     group: 1,
+    needs: ['://'],
     accept: (v) => !isPlaceholderValue(safeDecode(v)) && !MASK_OR_TEMPLATE.test(v),
   },
   {
@@ -71,12 +81,14 @@ const REGEX_DETECTORS: RegexDetector[] = [
     kind: 'cli_credentials',
     regex: /\b(?:curl|wget)\b[^\n]{0,400}?\s(?:-u|--user)(?:[ \t]+|=)["']?[^\s:"'@]{1,128}:([^\s"'@]{1,256})/dg,
     group: 1,
+    needs: ['curl', 'wget'],
     accept: (v) => v.length >= 3 && !isPlaceholderValue(v) && !MASK_OR_TEMPLATE.test(v),
   },
   {
     kind: 'bearer_token',
     regex: /(?<![A-Za-z0-9])[Bb]earer[ \t]+([A-Za-z0-9._~+/-]{16,4000}=*)/dg,
     group: 1,
+    needs: ['earer'],
     accept: (v) => tokenLike(v, 8),
   },
   {
@@ -89,6 +101,7 @@ const REGEX_DETECTORS: RegexDetector[] = [
     kind: 'jwt',
     regex: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,4000}\.eyJ[A-Za-z0-9_-]{8,8000}\.[A-Za-z0-9_-]{8,4000}/g,
     group: 0,
+    needs: ['eyJ'],
   },
 ];
 
@@ -102,6 +115,7 @@ function safeDecode(v: string): string {
 
 function runRegexDetectors(text: string, out: SecretSpan[]): void {
   for (const d of REGEX_DETECTORS) {
+    if (d.needs && !d.needs.some((n) => text.includes(n))) continue;
     d.regex.lastIndex = 0;
     for (const m of text.matchAll(d.regex)) {
       let start: number;

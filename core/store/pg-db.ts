@@ -111,6 +111,16 @@ export class PgDb implements Db {
     }
   }
 
+  async queryPrepared<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<QueryResult<T>> {
+    this.assertOpen();
+    try {
+      // A named statement is parsed and planned once per pooled connection, then only bound and executed.
+      return result<T>(await this.pool.query({ name: statementName(sql), text: sql, values: params }));
+    } catch (err) {
+      throw mapError(err);
+    }
+  }
+
   async insertMany(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix?: string): Promise<number> {
     if (rows.length === 0) return 0;
     this.assertOpen();

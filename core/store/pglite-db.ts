@@ -161,6 +161,11 @@ export class PgliteDb implements Db {
     });
   }
 
+  /** One connection, one worker: nothing to prepare per connection; the same as query(). */
+  queryPrepared<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<QueryResult<T>> {
+    return this.query<T>(sql, params);
+  }
+
   async insertMany(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix?: string): Promise<number> {
     if (rows.length === 0) return 0;
     const { sql, params } = bulkInsert(table, columns, rows, suffix);

@@ -285,6 +285,25 @@ export function busContract(t: Test, fresh: (metrics?: Metrics) => Promise<Fresh
     u3();
   });
 
+  t.test('publishBatch: in order, one settled result each; a watch sees them in that order', async (t) => {
+    const bus = await setup(t);
+    const seen: BusEvent[] = [];
+    const u = bus.watch(['gate.decided', 'worker.locked'], (e) => void seen.push(e));
+    t.teardown(u);
+    await u.ready;
+    t.equal(typeof u.session(), 'number', 'a watch that reads has a session');
+    const batch = [1, 2, 3, 4].map((n) => (n === 3 ? { topic: 'worker.locked' as const, data: ev('worker.locked', n) } : { topic: 'gate.decided' as const, data: ev('gate.decided', n) }));
+    const results = await bus.publishBatch(batch);
+    t.same(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
+    await until(() => seen.length === 4, 'the batch watched');
+    // Order holds per topic (a stream each); a watch over several streams may interleave them differently.
+    t.same(seqs(seen.filter((e) => e.topic === 'gate.decided')), [1, 2, 4], 'in the order given');
+    t.same(seqs(seen.filter((e) => e.topic === 'worker.locked')), [3]);
+    t.same(await bus.publishBatch([]), []);
+    u();
+    t.equal(u.session(), undefined, 'an ended watch has no session');
+  });
+
   t.test('a payload that does not fit its topic is dropped, counted and acked; consumers carry on', async (t) => {
     const metrics = createMetrics({ defaults: false });
     const { bus, cleanup } = await fresh(metrics);

@@ -1,4 +1,4 @@
-// The gate and its secret scanner load on the first /check, not at start (sidecar/check-route.ts,
+// The gate and its secret scanner load on the first /check, not at start (core/gate/gate-pool.ts,
 // core/secrets/scan-secrets.ts). A part that cannot load fails closed: /check answers 500 saying what could not be
 // loaded, stores no decision and approves nothing, not even an instruction with no secret in it; the sidecar keeps
 // serving. A load failure is made real by mocking the module with an export whose getter throws (the mocked module's
@@ -23,20 +23,19 @@ type Mocks = Record<string, unknown>;
 // tap replaces what the mocked module itself imports (statically, or with import()), not what modules deeper down
 // import: each module that loads on first use is mocked where its import() is, and the result handed up the graph,
 // module by module, as the mock of its importer, up to the sidecar the test builds.
-async function sidecarWith(t: Test, route: Mocks): Promise<typeof SidecarEnvModule> {
-  const checkRoute = await t.mockImport('../../sidecar/check-route.js', route);
-  const app = await t.mockImport('../../sidecar/app.js', { '../../sidecar/check-route.js': checkRoute });
+async function sidecarWith(t: Test, pool: Mocks): Promise<typeof SidecarEnvModule> {
+  const gatePool = await t.mockImport('../../core/gate/gate-pool.js', pool);
+  const app = await t.mockImport('../../sidecar/app.js', { '../../core/gate/gate-pool.js': gatePool });
   return t.mockImport<typeof SidecarEnvModule>('./sidecar-env.js', { '../../sidecar/app.js': app });
 }
 
 async function scannerCannotLoad(t: Test) {
   const scan = await t.mockImport('../../core/secrets/scan-secrets.js', { '../../core/secrets/secretlint-secrets.js': cannotLoad('findSecretlintSecrets') });
   const check = await t.mockImport('../../core/gate/check-instruction.js', { '../../core/secrets/scan-secrets.js': scan });
-  const gate = await t.mockImport('../../core/gate/index.js', { '../../core/gate/check-instruction.js': check });
-  return sidecarWith(t, { '../../core/gate/index.js': gate });
+  return sidecarWith(t, { '../../core/gate/check-instruction.js': check });
 }
 
-const gateCannotLoad = (t: Test) => sidecarWith(t, { '../../core/gate/index.js': cannotLoad('checkInstruction') });
+const gateCannotLoad = (t: Test) => sidecarWith(t, { '../../core/gate/check-instruction.js': cannotLoad('checkInstruction') });
 
 for (const [what, load, said] of [
   ['the secret scanner', scannerCannotLoad, /secret scan failed/],

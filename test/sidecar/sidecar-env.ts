@@ -87,6 +87,10 @@ export interface SidecarEnvOptions {
   docker?: 'proxy' | 'engine';
   /** the proxy's store (default databaseUrl): a test that cuts the sidecar's store may keep the proxy's */
   proxyDatabaseUrl?: string;
+  /** the sidecar's Redis (default the test Redis): a relay a test can cut */
+  redisUrl?: string;
+  /** how long the gate trusts a cached lock state (SidecarOptions.lockCacheMs) */
+  lockCacheMs?: number;
 }
 
 export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv> {
@@ -94,7 +98,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
   const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wgmtest-sc-'));
   const config = loadConfig({
     DATABASE_URL: o.databaseUrl,
-    REDIS_URL: env.redisUrl,
+    REDIS_URL: o.redisUrl ?? env.redisUrl,
     WINGMAN_DATA_DIR: path.join(dir, 'data'),
     WINGMAN_WORKER: o.worker ?? 'w1',
     WINGMAN_WORKER_CONTAINER: o.container,
@@ -105,7 +109,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
   const log = o.log ?? createLogger({ level: config.logLevel, name: 'sidecar-test' });
   const db = new PgDb({ url: o.databaseUrl, log });
   const prefix = o.busPrefix ?? `wgmtest-${randomBytes(4).toString('hex')}`;
-  const bus: Bus = o.bus === 'memory' ? new MemoryBus({ log }) : new RedisBus({ url: env.redisUrl, prefix, log });
+  const bus: Bus = o.bus === 'memory' ? new MemoryBus({ log }) : new RedisBus({ url: o.redisUrl ?? env.redisUrl, prefix, log });
   let proxy: ProxyApp | undefined;
   let proxyDb: Db | undefined;
   let dockerHandle = testDocker();
@@ -127,6 +131,7 @@ export async function startSidecarEnv(o: SidecarEnvOptions): Promise<SidecarEnv>
     verifyLoop: { sweepMs: 500, leaseMs: 4_000, ...o.verifyLoop },
     testTimeoutMs: o.testTimeoutMs ?? 60_000,
     baseline: o.baseline,
+    lockCacheMs: o.lockCacheMs,
   });
   await app.server.listen({ host: '127.0.0.1', port: 0 });
   const addr = app.server.server.address();

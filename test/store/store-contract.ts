@@ -132,6 +132,17 @@ export function storeContract(t: Test, fresh: () => Promise<FreshDb>): void {
       await rejectsWithCode(t, db.query('SELECT * FROM wgmtest_no_such_table'), '42P01', 'SQL errors keep their SQLSTATE');
     });
 
+    t.test('queryPrepared: the same rows and errors as query, again and again', async (t) => {
+      const sql = `SELECT $1::int4 * 2 AS twice, $2::text AS s, '{"a":1}'::jsonb AS j`;
+      for (let i = 0; i < 3; i++) {
+        const a = await db.queryPrepared<Record<string, unknown>>(sql, [i, `q"${i}`]);
+        const b = await db.query<Record<string, unknown>>(sql, [i, `q"${i}`]);
+        t.same(a, b, `call ${i + 1}: same result as query()`);
+      }
+      await rejectsWithCode(t, db.queryPrepared(sql, ['x', 'y']), '22P02', 'a bad value is a data error');
+      await rejectsWithCode(t, db.queryPrepared('SELECT * FROM wgmtest_no_such_table WHERE 1 = $1', [1]), '42P01', 'SQL errors keep their SQLSTATE');
+    });
+
     t.test('insertMany: one statement for many rows, nulls and quoting kept, refusals keep their SQLSTATE', async (t) => {
       await db.exec('CREATE TABLE wgmtest_bulk (id uuid PRIMARY KEY, at timestamptz, n int, b int8, s text, j jsonb)');
       const cols = [
