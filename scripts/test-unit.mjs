@@ -27,6 +27,7 @@ export const UNIT_TESTS = [
   'test/policy/escalation-classes.test.ts',
   'test/policy/ownership.test.ts',
   'test/policy/sidecar-identity.test.ts',
+  'test/proxy/segment-log.test.ts',
   'test/secrets/scan-secrets.test.ts',
   'test/telegram/message-format.test.ts',
 ];
