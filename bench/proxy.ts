@@ -129,7 +129,9 @@ async function startHaproxy(upstream: string): Promise<Target> {
 
 async function startWingmanProcess(name: string, root: string): Promise<Target> {
   const prof = process.env.WINGMAN_BENCH_PROF;
-  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  // Node's default profile names carry the pid and thread id: one fixed name would let the loader thread's profile
+  // overwrite the main thread's.
+  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(prof, name)}`] : [];
   const child = spawn(process.execPath, [...flags, '--import', '@tapjs/typescript/import', SELF, 'serve-wingman', root], {
     stdio: ['pipe', 'pipe', 'inherit'],
     cwd: root,

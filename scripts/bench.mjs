@@ -17,8 +17,11 @@ const envOut = spawnSync('flock', ['-o', '/tmp/wgmtest-env.lock', process.execPa
 });
 if (envOut.status !== 0) process.exit(envOut.status ?? 1);
 const env = JSON.parse(envOut.stdout.trim().split('\n').pop());
+// Transpile only, as tap runs the tests: without it the TypeScript loader type-checks every module (at start, and on
+// each lazy import during a run) in a thread of the measured process, with a heap of ~500 MB: a core busy for seconds
+// and stalls no compiled Wingman has. The types are checked by `npm run typecheck`.
 const r = spawnSync(process.execPath, ['--import', '@tapjs/typescript/import', `bench/${name}.ts`, ...process.argv.slice(3)], {
   stdio: 'inherit',
-  env: { ...process.env, ...env, DOCKER_HOST: env.WGMTEST_DOCKER_HOST },
+  env: { ...process.env, ...env, DOCKER_HOST: env.WGMTEST_DOCKER_HOST, TS_NODE_TRANSPILE_ONLY: '1' },
 });
 process.exit(r.status ?? 1);
