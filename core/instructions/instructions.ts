@@ -1,8 +1,6 @@
-// Gate decisions (append-only). The sidecar records every /check result here; the claims verify loop reads the task
-// start (decided_at of the approved instruction) and the TEST_PROCESS to re-run from here.
-// Only GateResult fields go in: the gate has already redacted them, the caller's input never reaches the store.
-import { randomUUID } from 'node:crypto';
-import type { GateResult } from '../gate/index.js';
+// Gate decisions (append-only), read here. The sidecar records every /check result through one writer
+// (core/instructions/decision-batcher.ts: only GateResult fields go in, already redacted by the gate); the claims
+// verify loop reads the task start (decided_at of the approved instruction) and the TEST_PROCESS to re-run from here.
 import type { Db } from '../store/db.js';
 
 export interface InstructionRow {
@@ -32,31 +30,6 @@ const COLUMNS = `id, worker, decision, approved, score, missing_sections, weak_s
 
 export class Instructions {
   constructor(private readonly db: Db) {}
-
-  /** Store one decision. `decidedAt` is the sidecar's clock (see migrations/004_sidecar.sql). */
-  async record(worker: string, result: GateResult, decidedAt: Date = new Date()): Promise<InstructionRow> {
-    const { rows } = await this.db.query<InstructionRow>(
-      `INSERT INTO instructions (id, worker, decision, approved, score, missing_sections, weak_sections, weak_reasons,
-         violations, instruction, test_process, decided_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       RETURNING ${COLUMNS}`,
-      [
-        randomUUID(),
-        worker,
-        result.decision,
-        result.approved,
-        result.score,
-        JSON.stringify(result.missing_sections),
-        JSON.stringify(result.weak_sections),
-        JSON.stringify(result.weak_reasons),
-        JSON.stringify(result.violations),
-        result.redacted_instruction,
-        result.test_process ?? null,
-        decidedAt.toISOString(),
-      ],
-    );
-    return rows[0];
-  }
 
   async get(id: string): Promise<InstructionRow | undefined> {
     if (!isUuid(id)) return undefined;

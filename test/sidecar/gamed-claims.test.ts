@@ -3,7 +3,7 @@
 // is what tells them apart: touched is not created, a rewritten or shrunk test suite is not a passing one, skip/only
 // markers are not passes, a path that never existed was not deleted, an untouched file was not modified.
 import t, { type Test } from 'tap';
-import { Instructions } from '../../core/instructions/instructions.js';
+import { DecisionBatcher } from '../../core/instructions/decision-batcher.js';
 import { checkInstruction } from '../../core/gate/index.js';
 import { migratedTestDb } from '../helpers/db.js';
 import { instructionMarkdown, startSidecarEnv, startWorkerBox, type SidecarEnv, type WorkerBox } from './sidecar-env.js';
@@ -241,7 +241,7 @@ t.test('outside the working paths: the change list at the start decides', async 
 t.test('no baseline, or one cut short: UNVERIFIABLE with the reason, never a guess', async (t) => {
   // An approved instruction with no baseline (recorded as before baselines existed).
   const gate = await checkInstruction(instructionMarkdown());
-  const row = await new Instructions(sc.db).record('w1', gate, new Date());
+  const row = await new DecisionBatcher({ db: sc.db, worker: 'w1' }).record(gate, new Date());
   await sh(box, 'echo x > /work/r1.txt');
   for (const [name, claim, reason] of [
     ['created', { type: 'file_created', path: '/work/r1.txt' }, /no baseline of the worker's container was recorded/],
