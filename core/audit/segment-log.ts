@@ -4,7 +4,7 @@
 // read to its end, a newer one is being written, and the reader says nothing in it is still needed.
 // The lines this process writes are also kept in memory (as written) until the reader takes them, so the shipper does
 // not read back from the file what it already holds (no measurable change in proxy throughput: bench proxy-ab). Past
-// TAIL_MAX lines not taken (a store down for long; ~8 MB at most), the memory copy is dropped and the reader goes back
+// TAIL_MAX lines not taken (a store down for long), the memory copy is dropped and the reader goes back
 // to the file, until it has caught up with the writer again.
 import fs from 'node:fs';
 import path from 'node:path';
