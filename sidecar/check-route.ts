@@ -57,7 +57,7 @@ export function registerCheckRoute(server: FastifyInstance, deps: CheckDeps): vo
     else if (body && typeof body === 'object' && !Array.isArray(body) && 'instruction' in body) {
       const extra = Object.keys(body).filter((k) => k !== 'instruction');
       if (extra.length) throw wingmanError('WGM_ERR_GATE_INVALID', `unexpected field(s): ${extra.slice(0, 5).join(', ').slice(0, 200)}`);
-      instruction = (body).instruction;
+      instruction = body.instruction;
     } else {
       throw wingmanError('WGM_ERR_GATE_INVALID', 'expected {"instruction": "<markdown>"} or {"instruction": {<sections>}}');
     }

@@ -557,7 +557,7 @@ export function findEscalations(
     }
     case 'plugin-privileges':
       if (nonEmptyList(body)) {
-        const names = (body).map((p) => str(field(p, 'Name'))).filter(Boolean);
+        const names = body.map((p) => str(field(p, 'Name'))).filter(Boolean);
         out.push({ kind: 'plugin_privileges', detail: `grants plugin privileges ${names.join(', ').slice(0, 200)}` });
       }
       for (const remote of queryAll(target.query, 'remote')) {
