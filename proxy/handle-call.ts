@@ -386,7 +386,7 @@ export async function handleCall(
     // audit log: a process killed from here on still leaves the call's row.
     try {
       ctx.auditId = randomUUID();
-      deps.audit.intent(auditRecord(deps, worker, method, ctx, decisionLabel, null, started, 0));
+      await deps.audit.intent(auditRecord(deps, worker, method, ctx, decisionLabel, null, started, 0));
     } catch (err) {
       ctx.auditId = undefined;
       deps.log.error({ worker, err: (err as Error).message }, 'audit log cannot be written; call refused');

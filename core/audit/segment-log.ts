@@ -1,11 +1,13 @@
-// A local append-only log of JSON lines, written synchronously: once append() returns, the line is in the kernel's
-// page cache and survives the process being killed (SIGKILL included; a machine crash is what fsync would add, at
-// a price per call we do not pay). A reader tails it from the oldest segment on; a segment is deleted once it is
-// read to its end, a newer one is being written, and the reader says nothing in it is still needed.
-// The lines this process writes are also kept in memory (as written) until the reader takes them, so the shipper does
-// not read back from the file what it already holds (no measurable change in proxy throughput: bench proxy-ab). Past
-// TAIL_MAX lines not taken (a store down for long), the memory copy is dropped and the reader goes back
-// to the file, until it has caught up with the writer again.
+// A local append-only log of JSON lines. A line is in the kernel's page cache once it is written, and survives the
+// process being killed (SIGKILL included; a machine crash is what fsync would add, at a price per call we do not pay).
+// Lines queued with enqueue() are written together, once per turn of the event loop (one write for every call that
+// turn, not one per line: a call's intent is then awaited, not written on its own); append() writes at once. A reader
+// tails the log from the oldest segment on; a segment is deleted once it is read to its end, a newer one is being
+// written, and the reader says nothing in it is still needed.
+// The values this process writes are also kept in memory until the reader takes them, so the shipper neither reads
+// back nor parses again what it already holds: a value must not be changed once it is queued. Past TAIL_MAX lines
+// not taken (a store down for long), the memory copy is dropped and the reader goes back to the file, until it has
+// caught up with the writer again.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -37,11 +39,16 @@ export class SegmentLog<T> {
   /** the first segment this process writes: those before it were left by an earlier run */
   readonly firstOwnSeq: number;
   /** this process's lines not read yet, as written (from `tailHead` on), while `tailed` */
-  private tail: Array<{ seq: number; line: string; bytes: number }> = [];
+  private tail: Array<{ seq: number; value: T; bytes: number }> = [];
   private tailHead = 0;
   /** whether `tail` holds every line of this process's segments past the reader's offsets */
   private tailed = true;
   private readonly chunk = Buffer.allocUnsafe(READ_CHUNK);
+  /** lines queued for the next write, with who waits on each */
+  private pending: Array<{ value: T; text: string; done?: (err?: Error) => void }> = [];
+  private flushScheduled = false;
+  /** the last write failed inside a line: the next one starts with a newline, so that only the torn line is lost */
+  private torn = false;
 
   constructor(
     readonly dir: string,
@@ -65,6 +72,7 @@ export class SegmentLog<T> {
     return path.join(this.dir, `${String(seq).padStart(10, '0')}.jsonl`);
   }
 
+  /** Open segment `seq` for appending and count it as the one being written. */
   private open(seq: number): number {
     const fd = fs.openSync(this.fileOf(seq), 'a', 0o600);
     this.segments.push({ seq, file: this.fileOf(seq), offset: 0, rest: EMPTY });
@@ -72,33 +80,88 @@ export class SegmentLog<T> {
     return fd;
   }
 
-  /** Append one record; throws when it cannot be written (disk full, unwritable): the caller decides what then. */
+  /**
+   * Queue one record for the next write, made once this turn of the event loop is done with (with every other line
+   * queued in it). `done` is told once the line is written, or why it could not be (disk full, unwritable).
+   */
+  enqueue(value: T, done?: (err?: Error) => void): void {
+    this.pending.push({ value, text: JSON.stringify(value), done });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
+  }
+
+  /** Write one record now (after what is queued); throws when it cannot be written: the caller decides what then. */
   append(value: T): void {
-    const text = JSON.stringify(value);
-    const line = Buffer.from(text + '\n');
+    let failed: Error | undefined;
+    this.pending.push({ value, text: JSON.stringify(value), done: (err) => (failed = err) });
+    this.flush();
+    if (failed) throw failed;
+  }
+
+  /** Write what is queued, in one go. */
+  flush(): void {
+    const group = this.pending;
+    if (group.length === 0) return;
+    this.pending = [];
+    const lead = this.torn ? '\n' : '';
+    let text = lead;
+    for (const p of group) text += p.text + '\n';
+    const buf = Buffer.from(text);
     let done = 0;
     try {
-      while (done < line.length) done += fs.writeSync(this.fd, line, done);
+      while (done < buf.length) done += fs.writeSync(this.fd, buf, done);
     } catch (err) {
-      // What did reach the file (a torn line) is the file reader's to skip: the memory copy stops here.
+      // What did reach the file is the file reader's (a torn line it skips): the memory copy stops here. The lines
+      // written whole before the failure are written; the others are not.
       this.bytes += done;
+      this.torn = done > 0 && buf[done - 1] !== NL;
       this.untail();
-      throw err;
+      let end = lead.length;
+      for (const p of group) {
+        end += Buffer.byteLength(p.text) + 1;
+        p.done?.(end <= done ? undefined : (err as Error));
+      }
+      this.rotateIfFull();
+      return;
     }
-    this.bytes += line.length;
+    this.torn = false;
+    this.bytes += buf.length;
     if (this.tailed) {
-      if (this.tail.length - this.tailHead < this.tailMax) this.tail.push({ seq: this.seq, line: text, bytes: line.length });
-      else this.untail();
+      if (this.tail.length - this.tailHead + group.length <= this.tailMax) {
+        for (let i = 0; i < group.length; i++) {
+          const bytes = Buffer.byteLength(group[i].text) + 1 + (i === 0 ? lead.length : 0);
+          this.tail.push({ seq: this.seq, value: group[i].value, bytes });
+        }
+      } else this.untail();
     }
-    if (this.bytes >= this.segmentBytes) {
-      fs.closeSync(this.fd);
-      this.seq += 1;
-      this.fd = this.open(this.seq);
+    this.rotateIfFull();
+    for (const p of group) p.done?.();
+  }
+
+  private rotateIfFull(): void {
+    if (this.bytes < this.segmentBytes) return;
+    // The next segment is opened before this one is closed: one that cannot be opened leaves the log on this one
+    // (tried again after the next write), never without a file to write to.
+    let fd: number;
+    try {
+      fd = this.open(this.seq + 1);
+    } catch {
+      return;
     }
+    fs.closeSync(this.fd);
+    this.seq += 1;
+    this.fd = fd;
+    this.torn = false;
   }
 
   /** Up to `max` lines not read yet, oldest first. A torn last line of an earlier run's segment is skipped. */
   read(max = 1000): LogLine<T>[] {
+    this.flush();
     const out: LogLine<T>[] = [];
     for (const seg of this.segments) {
       if (this.tailed && seg.seq >= this.firstOwnSeq) break;
@@ -146,10 +209,10 @@ export class SegmentLog<T> {
   private readTail(out: LogLine<T>[], max: number): void {
     let seg: Segment | undefined;
     while (out.length < max && this.tailHead < this.tail.length) {
-      const { seq, line, bytes } = this.tail[this.tailHead++];
+      const { seq, value, bytes } = this.tail[this.tailHead++];
       if (seg?.seq !== seq) seg = this.segments.find((s) => s.seq === seq);
       if (seg) seg.offset += bytes;
-      out.push({ seq, value: JSON.parse(line) as T });
+      out.push({ seq, value });
     }
     if (this.tailHead === this.tail.length) {
       this.tail = [];
@@ -215,6 +278,11 @@ export class SegmentLog<T> {
   }
 
   close(): void {
+    try {
+      this.flush();
+    } catch {
+      /* told to whoever waits on those lines */
+    }
     try {
       fs.closeSync(this.fd);
     } catch {

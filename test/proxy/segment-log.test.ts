@@ -117,10 +117,69 @@ t.test('a write that fails leaves the reader on the files, which skip the torn l
   log.append(rec(3));
   log.append(rec(4));
   const got = readAll(log, 100).map((r) => r.n);
-  // The torn bytes and the line after them read as one bad line (skipped); nothing else is lost.
-  t.same(got, [1, 4]);
+  // The torn bytes are one bad line (skipped): the next write starts a line of its own, so nothing else is lost.
+  t.same(got, [1, 3, 4]);
   log.append(rec(5));
   t.same(readAll(log, 100).map((r) => r.n), [5], 'and after that, as before');
+  log.close();
+  t.end();
+});
+
+t.test('lines queued in one turn of the event loop are written together, and each waiter is told after', async (t) => {
+  const dir = tmpDir(t);
+  const log = new SegmentLog<Rec>(dir, 1024);
+  const realWrite = fs.writeSync;
+  let writes = 0;
+  (fs as { writeSync: unknown }).writeSync = (...args: Parameters<typeof fs.writeSync>) => {
+    writes++;
+    return (realWrite as (...a: unknown[]) => number)(...args);
+  };
+  const told: number[] = [];
+  try {
+    const all = Array.from({ length: 20 }, (_, i) => new Promise<void>((resolve, reject) => log.enqueue(rec(i), (err) => (err ? reject(err) : (told.push(i), resolve())))));
+    t.equal(writes, 0, 'nothing written while the turn runs');
+    t.same(onDisk(dir), [], 'nor on disk');
+    await Promise.all(all);
+    t.equal(writes, 1, 'one write for the twenty lines');
+    t.same(told, Array.from({ length: 20 }, (_, i) => i), 'each told, in order');
+    t.same(onDisk(dir).map((r) => r.n), told, 'on disk when told');
+  } finally {
+    (fs as { writeSync: unknown }).writeSync = realWrite;
+  }
+  // A sync append goes after what is queued; a read takes what is queued too.
+  log.enqueue(rec(20));
+  log.append(rec(21));
+  log.enqueue(rec(22));
+  t.same(readAll(log, 7).map((r) => r.n), Array.from({ length: 23 }, (_, i) => i), 'every line, once, in order');
+  t.equal(log.backlogBytes(), 0, 'every byte counted as read');
+  log.close();
+  t.end();
+});
+
+t.test('a group write that fails: the lines written whole are written, the others are refused, none is lost after', async (t) => {
+  const dir = tmpDir(t);
+  const log = new SegmentLog<Rec>(dir);
+  const realWrite = fs.writeSync;
+  const line = (n: number) => Buffer.byteLength(JSON.stringify(rec(n))) + 1;
+  let calls = 0;
+  // Two whole lines and part of the third reach the file, then the disk is full.
+  (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, off: number) => {
+    calls++;
+    if (calls === 1) return realWrite(fd, buf, off, line(0) + line(1) + 5);
+    throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+  };
+  const told = new Map<number, string>();
+  try {
+    const all = [0, 1, 2, 3].map(
+      (i) => new Promise<void>((resolve) => log.enqueue(rec(i), (err) => (told.set(i, err ? (err as NodeJS.ErrnoException).code ?? 'error' : 'written'), resolve()))),
+    );
+    await Promise.all(all);
+  } finally {
+    (fs as { writeSync: unknown }).writeSync = realWrite;
+  }
+  t.same([...told], [[0, 'written'], [1, 'written'], [2, 'ENOSPC'], [3, 'ENOSPC']]);
+  log.append(rec(4));
+  t.same(readAll(log, 100).map((r) => r.n), [0, 1, 4], 'the written lines and the next one; the torn one skipped');
   log.close();
   t.end();
 });
