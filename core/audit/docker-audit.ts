@@ -138,6 +138,7 @@ export class DockerAudit {
   /** One round: ship what the log holds, batch by batch; a store error ends the round (the loop backs off). */
   private async ship(): Promise<RoundResult> {
     try {
+      let inserted = false;
       for (;;) {
         if (this.unlogged.length) {
           await this.insert(this.unlogged.slice(0, BATCH));
@@ -146,6 +147,13 @@ export class DockerAudit {
         }
         if (this.batch.length < BATCH) this.readMore();
         if (this.batch.length === 0) break;
+        // Past a round's first insert, a partial batch (the rows logged during that insert) waits to gather more,
+        // unless a flush waits on it: under load the rows go in batches, not in one insert per round trip.
+        if (inserted && this.batch.length < BATCH && !this.shipper.flushAsked) {
+          this.log.release((seq) => this.needed(seq));
+          return { waitMs: FLUSH_MS };
+        }
+        inserted = true;
         const take = this.batch.slice(0, BATCH);
         await this.insert(take.map(([, r]) => r));
         this.batch.splice(0, take.length);

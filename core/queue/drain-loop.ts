@@ -59,6 +59,8 @@ export class DrainLoop {
   private backingOff = false;
   private wakeSleep: ((now: boolean) => void) | undefined;
   private flushWaiters: Array<() => void> = [];
+  /** someone waits on the round in flight (flush) */
+  private roundAwaited = false;
 
   constructor(private readonly opts: DrainLoopOptions) {}
 
@@ -86,6 +88,14 @@ export class DrainLoop {
     this.kick(0);
     this.wakeSleep?.(true);
     return done;
+  }
+
+  /**
+   * Whether a flush waits on the round in flight or the next one: a round that would rather gather more work before
+   * going on (a partial batch) goes on now instead.
+   */
+  get flushAsked(): boolean {
+    return this.roundAwaited || this.flushWaiters.length > 0;
   }
 
   /** The queue's length as the queue counts it. */
@@ -127,6 +137,7 @@ export class DrainLoop {
     while (!this.stopping) {
       this.kicked = false;
       const waiters = this.flushWaiters.splice(0);
+      this.roundAwaited = waiters.length > 0;
       let result: RoundResult;
       try {
         result = await this.opts.round();
