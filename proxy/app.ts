@@ -112,7 +112,8 @@ export async function buildProxy(opts: ProxyOptions): Promise<ProxyApp> {
 
   /** A refusal that never became a call (unparseable, too slow, over the connection budget) is audited too. */
   function auditRefused(name: string, identity: Identity, status: number, reason: string): void {
-    audit.record(
+    // Written before the refusal goes out (these handlers answer at once: the socket is the server's after them).
+    audit.recordNow(
       DockerAudit.newRecord({
         worker: name,
         method: '-',

@@ -405,7 +405,7 @@ export async function handleCall(
       if (!req.complete) headers['connection'] = 'close';
       io.res.writeHead(answer.status, headers);
       io.res.end(answer.body);
-      auditRow(deps, worker, method, ctx, decisionLabel, answer.status, started, answer.body.length);
+      void auditRow(deps, worker, method, ctx, decisionLabel, answer.status, started, answer.body.length);
     } else if (io.kind === 'http') {
       const r = await deps.forwarder.forward(req, io.res, {
         path: forwardPath,
@@ -421,18 +421,19 @@ export async function handleCall(
             }
           : {}),
       });
-      auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
+      void auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
     } else {
       stopEarlyRead(io);
       const r = await forwardUpgrade(deps.config.upstreamSocket, req, io.socket, io.head, forwardPath);
       ctx.bytesIn += r.bytesIn;
-      auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
+      void auditRow(deps, worker, method, ctx, decisionLabel, r.status, started, r.bytesOut);
     }
     timed(deps.metrics, decisionLabel).observe((performance.now() - started) / 1000);
   } catch (err) {
     const ref = toRefusal(err, deps.config.upstreamSocket);
     if (ref.decision === 'invalid') deps.metrics.proxyRequests.inc({ rule: 'Invalid', decision: 'invalid' });
-    auditRow(deps, worker, method, ctx, ref.decision, ref.r.status, started, 0, ref.r.message);
+    // On record before the refusal goes out: a refused call left no intent, so this line is its only row.
+    await auditRow(deps, worker, method, ctx, ref.decision, ref.r.status, started, 0, ref.r.message);
     if (io.kind === 'http') {
       // An unread body must not be parsed as the next request on this connection.
       if (!req.complete) io.res.setHeader('Connection', 'close');
@@ -517,8 +518,8 @@ function auditRow(
   started: number,
   bytesOut: number,
   reason?: string,
-): void {
-  deps.audit.record(auditRecord(deps, worker, method, ctx, decision, status, started, bytesOut, reason));
+): Promise<void> {
+  return deps.audit.record(auditRecord(deps, worker, method, ctx, decision, status, started, bytesOut, reason));
 }
 
 /**

@@ -53,7 +53,7 @@ export function registerExecutedRoute(server: FastifyInstance, deps: ExecutedDep
         reason: `instruction ${ins.id}`,
         argv,
       });
-      audit.record(rec);
+      await audit.record(rec);
       await audit.flush();
       return reply.status(201).send({ audit_id: rec.id });
     },

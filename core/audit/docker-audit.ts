@@ -113,15 +113,40 @@ export class DockerAudit {
     return new Promise((resolve, reject) => this.log.enqueue({ k: 'i', r }, (err) => (err ? reject(err) : resolve())));
   }
 
-  /** Log how a call (or a refusal) ended; shipped to the store shortly. */
-  record(r: DockerAuditRecord): void {
-    this.log.enqueue({ k: 'o', r }, (err) => {
-      if (!err) return;
-      // The call has happened; its row must not be lost because the disk is full: straight to the store.
-      this.logger.error({ err: err.message }, 'audit log write failed; writing the row to the store directly');
-      this.unlogged.push(r);
-      this.shipper.kick(0);
+  /**
+   * Log how a call (or a refusal) ended; shipped to the store shortly. Settles once the line is written (with the other
+   * lines of this turn of the event loop), or, when the log cannot take it, once the row is kept for the store: a
+   * refusal whose call left no intent awaits this before its answer goes out, so a process killed in between has not
+   * answered a call it left no row of. A call's outcome (its intent is logged) need not be awaited.
+   */
+  record(r: DockerAuditRecord): Promise<void> {
+    return new Promise((resolve) => {
+      this.log.enqueue({ k: 'o', r }, (err) => {
+        if (err) this.unlog(r, err);
+        resolve();
+      });
+      this.afterRecord(r);
     });
+  }
+
+  /** record(), written before it returns: for refusals answered from a handler that cannot wait (no call was made). */
+  recordNow(r: DockerAuditRecord): void {
+    try {
+      this.log.append({ k: 'o', r });
+    } catch (err) {
+      this.unlog(r, err as Error);
+    }
+    this.afterRecord(r);
+  }
+
+  /** The call has happened; its row must not be lost because the disk is full: straight to the store. */
+  private unlog(r: DockerAuditRecord, err: Error): void {
+    this.logger.error({ err: err.message }, 'audit log write failed; writing the row to the store directly');
+    this.unlogged.push(r);
+    this.shipper.kick(0);
+  }
+
+  private afterRecord(r: DockerAuditRecord): void {
     this.shipper.kick(this.batch.length >= BATCH ? 0 : FLUSH_MS);
     if (this.bus && r.method !== 'GET' && r.method !== 'HEAD') {
       void this.bus

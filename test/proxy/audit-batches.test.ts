@@ -42,21 +42,21 @@ t.test('rows logged during an insert are gathered into the next one; a flush shi
   const insertCalled = () => new Promise<void>((resolve) => (called = resolve));
 
   let next = insertCalled();
-  for (let i = 0; i < 5; i++) audit.record(row(i));
+  for (let i = 0; i < 5; i++) void audit.record(row(i));
   await next;
   t.same(inserts, [5], 'the first insert carries what was logged before it');
   // Three rows come while it is in flight, two more just after it returns.
-  for (let i = 5; i < 8; i++) audit.record(row(i));
+  for (let i = 5; i < 8; i++) void audit.record(row(i));
   next = insertCalled();
   held.shift()!();
   await new Promise((r) => setTimeout(r, 5));
-  for (let i = 8; i < 10; i++) audit.record(row(i));
+  for (let i = 8; i < 10; i++) void audit.record(row(i));
   await next;
   t.same(inserts, [5, 5], 'the next insert waited and carries all five, not the three that were there first');
   held.shift()!();
 
   // A flush does not wait to gather: what is logged is shipped by the time it returns.
-  for (let i = 10; i < 13; i++) audit.record(row(i));
+  for (let i = 10; i < 13; i++) void audit.record(row(i));
   called = () => setImmediate(() => held.shift()?.());
   await audit.flush();
   t.equal(audit.backlog(), 0, 'nothing left behind a flush');

@@ -15,9 +15,9 @@ t.test('a NUL byte never holds up the audit', async (t) => {
   const bad = row('/wgmtest-nul', { reason: 'quoted \u0000 byte', argv: ['sh', '-c', 'echo \u0000'] });
   const after = row('/wgmtest-after-nul');
   const odd = row('/wgmtest-\\u0000-😀', { reason: 'lone \ud800 and \udc00 surrogates' });
-  w.proxy.audit.record(bad);
-  w.proxy.audit.record(after);
-  w.proxy.audit.record(odd);
+  void w.proxy.audit.record(bad);
+  void w.proxy.audit.record(after);
+  void w.proxy.audit.record(odd);
   await w.proxy.audit.flush();
   t.equal(w.proxy.audit.backlog(), 0, 'the audit log is not held up');
   const { rows } = await w.db.query<{ id: string; path: string; reason: string | null; argv: string[] | null }>(
