@@ -26,17 +26,19 @@ t.test("a refused call's row is in the audit log before its answer goes out", as
   const lines = () => logged(dir).split('\n').filter(Boolean);
   let before = 0;
   const seen = new Map<string, boolean>();
-  const realWriteHead = ServerResponse.prototype.writeHead;
-  // At the moment an answer's head is written: is the call's path in the log already?
-  ServerResponse.prototype.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+  // At the moment an answer's head is written: is the refused call's row in the log already?
+  type WriteHead = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+  const proto = ServerResponse.prototype as unknown as { writeHead: WriteHead };
+  const realWriteHead = proto.writeHead;
+  proto.writeHead = function (this: ServerResponse, ...args: unknown[]) {
     const url = this.req?.url ?? '';
     // The refused call's path in a line written since the request was sent.
     const wanted = JSON.stringify(url.replace(/^\/v1\.41/, '')).slice(1, -1);
     if (paths.includes(url)) seen.set(url, lines().slice(before).some((l) => l.includes(`"path":"${wanted}"`)));
-    return (realWriteHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as typeof realWriteHead;
+    return realWriteHead.apply(this, args);
+  };
   t.teardown(() => {
-    ServerResponse.prototype.writeHead = realWriteHead;
+    proto.writeHead = realWriteHead;
   });
   for (const p of paths) {
     const t0 = Date.now();
