@@ -107,7 +107,8 @@ export function parseInstruction(text: string): ParsedInstruction {
   const lines: InstructionLine[] = [];
   const bodies = new Map<SectionName, string[]>();
   let current: SectionName | null = null;
-  let fence: { char: string; len: number; info: string } | null = null;
+  // The open fence and the line that closes it (made once per fence, not once per line inside it).
+  let fence: { closing: RegExp; info: string } | null = null;
   let offset = 0;
   for (const raw of text.split('\n')) {
     const start = offset;
@@ -115,13 +116,13 @@ export function parseInstruction(text: string): ParsedInstruction {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     const entry: InstructionLine = { text: line, start, section: current };
     if (fence) {
-      const close = new RegExp(`^\\s{0,3}${fence.char === '`' ? '`' : '~'}{${fence.len},}\\s*$`).test(line);
+      const close = fence.closing.test(line);
       entry.fence = { info: fence.info, open: false, close };
       if (close) fence = null;
     } else {
       const f = FENCE.exec(line);
       if (f) {
-        fence = { char: f[1][0], len: f[1].length, info: f[2].toLowerCase() };
+        fence = { closing: new RegExp(`^\\s{0,3}${f[1][0] === '`' ? '`' : '~'}{${f[1].length},}\\s*$`), info: f[2].toLowerCase() };
         entry.fence = { info: fence.info, open: true, close: false };
       } else {
         const header = detectHeader(line);
