@@ -119,7 +119,8 @@ export class SegmentLog<T> {
       // What did reach the file is the file reader's (a torn line it skips): the memory copy stops here. The lines
       // written whole before the failure are written; the others are not.
       this.bytes += done;
-      this.torn = done > 0 && buf[done - 1] !== NL;
+      // (Nothing written: a line torn earlier is still open.)
+      if (done > 0) this.torn = buf[done - 1] !== NL;
       this.untail();
       let end = lead.length;
       for (const p of group) {

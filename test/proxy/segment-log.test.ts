@@ -183,3 +183,26 @@ t.test('a group write that fails: the lines written whole are written, the other
   log.close();
   t.end();
 });
+
+t.test('a torn line stays closed off across a write that wrote nothing', (t) => {
+  const dir = tmpDir(t);
+  const log = new SegmentLog<Rec>(dir);
+  const realWrite = fs.writeSync;
+  let calls = 0;
+  // Part of a line, then a failure; then a write that fails before writing anything.
+  (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, off: number) => {
+    calls++;
+    if (calls === 1) return realWrite(fd, buf, off, 10);
+    throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+  };
+  try {
+    t.throws(() => log.append(rec(1)), { code: 'ENOSPC' });
+    t.throws(() => log.append(rec(2)), { code: 'ENOSPC' });
+  } finally {
+    (fs as { writeSync: unknown }).writeSync = realWrite;
+  }
+  log.append(rec(3));
+  t.same(readAll(log, 100).map((r) => r.n), [3], 'the line after them is whole');
+  log.close();
+  t.end();
+});
