@@ -34,5 +34,5 @@ USER wingman
 EXPOSE 5001
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.WINGMAN_PORT||5001)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "bin/wingman.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/wingman.js"]
 CMD ["up"]

@@ -4,16 +4,21 @@
 // machine is small, so what the store and the engine spend is taken from what the proxy can use.
 // Run: npm run bench -- proxy-load [path] [requests] [concurrency] [rounds]
 //   e.g. npm run bench -- proxy-load /_ping 20000 16 4
+//   npm run bench -- proxy-load logs 0 1 [rounds]: a 256 MiB `docker logs` stream instead (the container made through
+//   Wingman), MB/s direct and through Wingman, Wingman's CPU per MiB and its full GCs (--trace-gc).
 //   WINGMAN_BENCH_NODE_FLAGS="--perf-basic-prof" starts Wingman with those node flags (then `perf record -p <pid>`).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
+import { docker, dockerOk, dockerSocketPath, testName, TEST_IMAGE } from '../test/helpers/env.js';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PATH = process.argv[2] ?? '/_ping';
+const LOGS = PATH === 'logs';
+const MiB = 1024 * 1024;
 const N = Number(process.argv[3] ?? 20000);
 const C = Number(process.argv[4] ?? 16);
 const ROUNDS = Number(process.argv[5] ?? 3);
@@ -43,20 +48,59 @@ function cpuOfAll(name: string): number {
   return t;
 }
 
-const flags = (process.env.WINGMAN_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+// Node's flags as Wingman ships with them (bin/wingman.js's first line), then any asked for.
+const flags = ['--max-semi-space-size=64', ...(LOGS ? ['--trace-gc'] : []), ...(process.env.WINGMAN_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
 const child = spawn(process.execPath, [...flags, '--import', '@tapjs/typescript/import', path.join(root, 'bench/proxy.ts'), 'serve-wingman', root], {
   stdio: ['pipe', 'pipe', 'inherit'],
   cwd: root,
 });
 const pid = child.pid!;
+let fullGcs = 0;
 const socket = await new Promise<string>((resolve, reject) => {
-  // Node flags may print to stdout (--trace-gc): only the line that names the socket counts.
+  // Node flags print to stdout (--trace-gc): the line that names the socket, and the full GCs, are picked out.
   readline.createInterface({ input: child.stdout }).on('line', (l) => {
     if (l.startsWith('{"socket"')) resolve((JSON.parse(l) as { socket: string }).socket);
+    else if (l.includes('Mark-Compact')) fullGcs++;
   });
   child.once('exit', (code) => reject(new Error(`wingman exited (${code})`)));
 });
 console.log(`wingman pid ${pid} on ${socket}`);
+
+if (LOGS) {
+  const name = testName('bench-load-logs');
+  try {
+    const made = await docker(['create', '--name', name, '--log-driver', 'local', '--log-opt', 'max-size=1g', TEST_IMAGE, 'sh', '-c',
+      `yes "$(head -c 8191 /dev/zero | tr '\\0' x)" | head -c ${256 * MiB}`], { host: `unix://${socket}` });
+    if (made.code !== 0) throw new Error(made.stderr);
+    await dockerOk(['start', name]);
+    await dockerOk(['wait', name], { timeoutMs: 600_000 });
+    const stream = async (sock: string) => {
+      let bytes = 0;
+      const c0 = cpuOf(pid);
+      const gc0 = fullGcs;
+      const t0 = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const req = http.get({ socketPath: sock, path: `/v1.41/containers/${name}/logs?stdout=1`, headers: { host: 'docker' } }, (res) => {
+          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('end', resolve);
+        });
+        req.on('error', reject);
+      });
+      const c = cpuOf(pid);
+      return { mbs: bytes / MiB / ((performance.now() - t0) / 1000), cpu: (c.user + c.sys - c0.user - c0.sys) / (bytes / MiB), gcs: fullGcs - gc0 };
+    };
+    for (let round = 1; round <= ROUNDS; round++) {
+      const direct = await stream(dockerSocketPath());
+      const w = await stream(socket);
+      console.log(`round ${round}: direct ${direct.mbs.toFixed(0)} MB/s; wingman ${w.mbs.toFixed(0)} MB/s (${(w.mbs / direct.mbs).toFixed(2)}), ${w.cpu.toFixed(0)} µs CPU per MiB, ${w.gcs} full GCs`);
+    }
+  } finally {
+    await docker(['rm', '-f', name]);
+    child.stdin.end();
+    await new Promise((r) => child.once('exit', r));
+  }
+  process.exit(0);
+}
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: C });
 const get = () =>

@@ -131,7 +131,8 @@ async function startWingmanProcess(name: string, root: string): Promise<Target> 
   const prof = process.env.WINGMAN_BENCH_PROF;
   // Node's default profile names carry the pid and thread id: one fixed name would let the loader thread's profile
   // overwrite the main thread's.
-  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(prof, name)}`] : [];
+  // Node's flags as Wingman ships with them (bin/wingman.js's first line), and a profile when asked.
+  const flags = ['--max-semi-space-size=64', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(prof, name)}`] : [])];
   const child = spawn(process.execPath, [...flags, '--import', '@tapjs/typescript/import', SELF, 'serve-wingman', root], {
     stdio: ['pipe', 'pipe', 'inherit'],
     cwd: root,

@@ -12,6 +12,7 @@ if (!fs.existsSync('node_modules/.package-lock.json') && !fs.existsSync('node_mo
 }
 console.log('wingman: building…');
 execSync(`${JSON.stringify(process.execPath)} scripts/build.mjs`, { stdio: 'inherit' });
-const child = spawn(process.execPath, ['bin/wingman.js', 'up', ...process.argv.slice(2)], { stdio: 'inherit' });
+// With the node flags bin/wingman.js names (its first line).
+const child = spawn(process.execPath, ['--max-semi-space-size=64', 'bin/wingman.js', 'up', ...process.argv.slice(2)], { stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
 child.on('exit', (code, signal) => process.exit(signal ? 1 : (code ?? 0)));

@@ -19,6 +19,7 @@ export const UNIT_TESTS = [
   'test/config.test.ts',
   'test/docs/config-doc.test.ts',
   'test/docs/errors-doc.test.ts',
+  'test/docs/node-flags.test.ts',
   'test/docs/unit-lane.test.ts',
   'test/gate/check-instruction.test.ts',
   'test/gate/instruction-rules.test.ts',

@@ -31,7 +31,8 @@ export async function freePort(): Promise<number> {
  */
 export async function startUp(env: Record<string, string>, command = 'up', root = ROOT): Promise<UpProcess> {
   const port = Number(env.WINGMAN_PORT ?? (await freePort()));
-  const child = spawn(process.execPath, [path.join(root, 'bin/wingman.js'), command], {
+  // As it ships: with the node flags of bin/wingman.js's first line.
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', path.join(root, 'bin/wingman.js'), command], {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', WINGMAN_LOG_LEVEL: 'info', WINGMAN_PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
