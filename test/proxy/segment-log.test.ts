@@ -43,6 +43,23 @@ function readAll(log: SegmentLog<Rec>, max: number): Rec[] {
   }
 }
 
+/**
+ * The disk fills up: the next write puts `bytes` bytes in the file, every write after it fails with ENOSPC. Returns
+ * what puts the real fs.writeSync back.
+ */
+function diskFullAfter(bytes: number): () => void {
+  const realWrite = fs.writeSync;
+  let calls = 0;
+  (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, off: number) => {
+    calls++;
+    if (calls === 1) return realWrite(fd, buf, off, bytes);
+    throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+  };
+  return () => {
+    (fs as { writeSync: unknown }).writeSync = realWrite;
+  };
+}
+
 t.test('lines read back in order from memory, with offsets as if read from the files', (t) => {
   const dir = tmpDir(t);
   const log = new SegmentLog<Rec>(dir, 1024);
@@ -101,18 +118,12 @@ t.test('a write that fails leaves the reader on the files, which skip the torn l
   const dir = tmpDir(t);
   const log = new SegmentLog<Rec>(dir);
   log.append(rec(1));
-  const realWrite = fs.writeSync;
-  let calls = 0;
   // The second write of the line fails after the first wrote part of it (disk full mid-line).
-  (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, off: number) => {
-    calls++;
-    if (calls === 1) return realWrite(fd, buf, off, 10);
-    throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-  };
+  const restore = diskFullAfter(10);
   try {
     t.throws(() => log.append(rec(2)), { code: 'ENOSPC' });
   } finally {
-    (fs as { writeSync: unknown }).writeSync = realWrite;
+    restore();
   }
   log.append(rec(3));
   log.append(rec(4));
@@ -159,15 +170,9 @@ t.test('lines queued in one turn of the event loop are written together, and eac
 t.test('a group write that fails: the lines written whole are written, the others are refused, none is lost after', async (t) => {
   const dir = tmpDir(t);
   const log = new SegmentLog<Rec>(dir);
-  const realWrite = fs.writeSync;
   const line = (n: number) => Buffer.byteLength(JSON.stringify(rec(n))) + 1;
-  let calls = 0;
   // Two whole lines and part of the third reach the file, then the disk is full.
-  (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, off: number) => {
-    calls++;
-    if (calls === 1) return realWrite(fd, buf, off, line(0) + line(1) + 5);
-    throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-  };
+  const restore = diskFullAfter(line(0) + line(1) + 5);
   const told = new Map<number, string>();
   try {
     const all = [0, 1, 2, 3].map(
@@ -175,7 +180,7 @@ t.test('a group write that fails: the lines written whole are written, the other
     );
     await Promise.all(all);
   } finally {
-    (fs as { writeSync: unknown }).writeSync = realWrite;
+    restore();
   }
   t.same([...told], [[0, 'written'], [1, 'written'], [2, 'ENOSPC'], [3, 'ENOSPC']]);
   log.append(rec(4));
@@ -187,19 +192,13 @@ t.test('a group write that fails: the lines written whole are written, the other
 t.test('a torn line stays closed off across a write that wrote nothing', (t) => {
   const dir = tmpDir(t);
   const log = new SegmentLog<Rec>(dir);
-  const realWrite = fs.writeSync;
-  let calls = 0;
   // Part of a line, then a failure; then a write that fails before writing anything.
-  (fs as { writeSync: unknown }).writeSync = (fd: number, buf: Buffer, off: number) => {
-    calls++;
-    if (calls === 1) return realWrite(fd, buf, off, 10);
-    throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-  };
+  const restore = diskFullAfter(10);
   try {
     t.throws(() => log.append(rec(1)), { code: 'ENOSPC' });
     t.throws(() => log.append(rec(2)), { code: 'ENOSPC' });
   } finally {
-    (fs as { writeSync: unknown }).writeSync = realWrite;
+    restore();
   }
   log.append(rec(3));
   t.same(readAll(log, 100).map((r) => r.n), [3], 'the line after them is whole');
