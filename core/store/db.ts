@@ -1,7 +1,6 @@
 // The one storage interface. PgDb (Postgres through `pg`) and PgliteDb (embedded, for `wingman up` without
 // DATABASE_URL) both implement it; every repository writes plain Postgres SQL with $1 parameters against it.
 
-import type { BulkColumn } from './bulk-insert.js';
 import { asText } from '../util/as-text.js';
 
 export interface QueryResult<T> {
@@ -24,12 +23,6 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Multi-statement SQL without parameters (migration files). */
   exec(sql: string): Promise<void>;
-  /**
-   * Insert many rows in ONE statement (core/store/bulk-insert.ts: one array per column), each row's values in column
-   * order; `suffix` follows the statement (e.g. `ON CONFLICT (id) DO NOTHING`). Resolves with the rows inserted.
-   * Errors are those of query(): a row the store refuses fails the whole statement (isDataError).
-   */
-  insertMany(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix?: string): Promise<number>;
   /**
    * query() for a statement run over and over (the gate's decision statement): Postgres parses and plans it once
    * per connection instead of on every call. Same results and errors as query().

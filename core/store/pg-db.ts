@@ -6,7 +6,6 @@ import { answersWithin } from '../util/answers-within.js';
 import pg from 'pg';
 import type { Logger } from '../log.js';
 import { isWingmanError, wingmanError } from '../errors.js';
-import { bulkInsert, type BulkColumn } from './bulk-insert.js';
 import type { Db, QueryResult, Tx } from './db.js';
 
 export interface PgDbOptions {
@@ -116,19 +115,6 @@ export class PgDb implements Db {
     try {
       // A named statement is parsed and planned once per pooled connection, then only bound and executed.
       return result<T>(await this.pool.query({ name: statementName(sql), text: sql, values: params }));
-    } catch (err) {
-      throw mapError(err);
-    }
-  }
-
-  async insertMany(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix?: string): Promise<number> {
-    if (rows.length === 0) return 0;
-    this.assertOpen();
-    const { sql, params } = bulkInsert(table, columns, rows, suffix);
-    try {
-      // A named statement is parsed and planned once per pooled connection, then only bound and executed.
-      const r = await this.pool.query({ name: statementName(sql), text: sql, values: params });
-      return r.rowCount ?? 0;
     } catch (err) {
       throw mapError(err);
     }

@@ -8,7 +8,6 @@ import { mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { wingmanError } from '../errors.js';
-import { bulkInsert, type BulkColumn } from './bulk-insert.js';
 import type { Db, QueryResult, Tx } from './db.js';
 import type { PgliteReply, PgliteRequest, PgliteWireError, PgliteWorkerData } from './pglite-worker.js';
 
@@ -164,12 +163,6 @@ export class PgliteDb implements Db {
   /** One connection, one worker: nothing to prepare per connection; the same as query(). */
   queryPrepared<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<QueryResult<T>> {
     return this.query<T>(sql, params);
-  }
-
-  async insertMany(table: string, columns: readonly BulkColumn[], rows: readonly (readonly unknown[])[], suffix?: string): Promise<number> {
-    if (rows.length === 0) return 0;
-    const { sql, params } = bulkInsert(table, columns, rows, suffix);
-    return (await this.query(sql, params)).rowCount;
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

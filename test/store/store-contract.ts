@@ -143,31 +143,6 @@ export function storeContract(t: Test, fresh: () => Promise<FreshDb>): void {
       await rejectsWithCode(t, db.queryPrepared('SELECT * FROM wgmtest_no_such_table WHERE 1 = $1', [1]), '42P01', 'SQL errors keep their SQLSTATE');
     });
 
-    t.test('insertMany: one statement for many rows, nulls and quoting kept, refusals keep their SQLSTATE', async (t) => {
-      await db.exec('CREATE TABLE wgmtest_bulk (id uuid PRIMARY KEY, at timestamptz, n int, b int8, s text, j jsonb)');
-      const cols = [
-        { name: 'id', type: 'uuid' },
-        { name: 'at', type: 'timestamptz' },
-        { name: 'n', type: 'int4' },
-        { name: 'b', type: 'int8' },
-        { name: 's', type: 'text' },
-        { name: 'j', type: 'jsonb' },
-      ];
-      const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-      const rows: unknown[][] = Array.from({ length: 250 }, (_, i) => [id(i), '2026-01-02T03:04:05.000Z', i, String(9007199254740993n + BigInt(i)), `q"u\\o{t}e, ${i}`, JSON.stringify(['a', `"${i}"`])]);
-      rows.push([id(999), null, null, null, null, null]);
-      t.equal(await db.insertMany('wgmtest_bulk', cols, rows, 'ON CONFLICT (id) DO NOTHING'), 251, 'every row inserted');
-      t.equal(await db.insertMany('wgmtest_bulk', cols, rows.slice(0, 3), 'ON CONFLICT (id) DO NOTHING'), 0, 'conflicts skipped');
-      t.equal(await db.insertMany('wgmtest_bulk', cols, []), 0, 'no rows, no statement');
-      const r = await db.query<Record<string, unknown>>('SELECT * FROM wgmtest_bulk WHERE id = $1 OR id = $2 ORDER BY n NULLS LAST', [id(7), id(999)]);
-      t.same(r.rows[0], { id: id(7), at: new Date('2026-01-02T03:04:05.000Z'), n: 7, b: '9007199254741000', s: 'q"u\\o{t}e, 7', j: ['a', '"7"'] });
-      t.same(r.rows[1], { id: id(999), at: null, n: null, b: null, s: null, j: null });
-      await rejectsWithCode(t, db.insertMany('wgmtest_bulk', cols, [[id(1000), null, null, null, null, null], ['not-a-uuid', null, null, null, null, null]]), '22P02', 'a bad value fails the statement as a data error');
-      t.equal((await db.query('SELECT 1 FROM wgmtest_bulk WHERE id = $1', [id(1000)])).rowCount, 0, 'nothing of a refused batch is stored');
-      await rejectsWithCode(t, db.insertMany('wgmtest_bulk', cols, [[id(1001), null, null, null, 'a\u0000b', null]]), '22021', 'a NUL byte is a data error');
-      await t.rejects(db.insertMany('wgmtest_bulk; DROP TABLE x', cols, rows), /bad identifier/, 'names are identifiers only');
-    });
-
     t.test('transactions commit, roll back, and refuse a stale handle', async (t) => {
       const value = await db.transaction(async (tx) => {
         await tx.query('INSERT INTO workers (name) VALUES ($1)', ['tx-ok']);
