@@ -164,6 +164,7 @@ export class DockerAudit {
   private async ship(): Promise<RoundResult> {
     try {
       let inserted = false;
+      let result: RoundResult = 'idle';
       for (;;) {
         if (this.unlogged.length) {
           await this.insert(this.unlogged.slice(0, BATCH));
@@ -175,8 +176,8 @@ export class DockerAudit {
         // Past a round's first insert, a partial batch (the rows logged during that insert) waits to gather more,
         // unless a flush waits on it: under load the rows go in batches, not in one insert per round trip.
         if (inserted && this.batch.length < BATCH && !this.shipper.flushAsked) {
-          this.log.release((seq) => this.needed(seq));
-          return { waitMs: FLUSH_MS };
+          result = { waitMs: FLUSH_MS };
+          break;
         }
         inserted = true;
         const take = this.batch.slice(0, BATCH);
@@ -186,7 +187,7 @@ export class DockerAudit {
         this.failing = false;
       }
       this.log.release((seq) => this.needed(seq));
-      return 'idle';
+      return result;
     } finally {
       const spooled = this.batch.length + this.open.size + this.unlogged.length;
       this.metrics?.auditSpooled.set(spooled);
