@@ -1,35 +1,49 @@
 // The one adapter around http-proxy (unmaintained since 2020, so it stays behind this file). We handle the
 // response ourselves: http-proxy's web() does not flush response headers early, and `docker run` waits for the
 // headers of /containers/{id}/wait before it starts the container. No timeouts: logs/events/attach are streams.
-// A call with no request body (most of them: reads, starts, stops, removes) skips http-proxy: the same node:http
-// request it would make is made here directly (the same bytes reach the engine), and a small sized answer goes to
-// the client in one write. Bodies go through http-proxy.
+// A call with no request body (most of them: reads, starts, stops, removes) skips http-proxy: it goes over undici's
+// pool with the same method, path and headers (only the framing differs, test/proxy/forward-lean.test.ts), and a
+// small sized answer goes to the client in one write. So do the whole answers Wingman reads itself (fetch: lists it
+// filters, inspects it decides on). Bodies go through http-proxy. Both ways relay the engine's header lines as they
+// came (names, order, repeats), less the hop-by-hop ones.
 import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import url from 'node:url';
 import httpProxy from 'http-proxy';
+import * as undici from 'undici';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
 /** A sized answer up to this size is collected and written to the client at once (inspects, lists, versions). */
 const COLLECT_MAX = 1024 * 1024;
 
-function endToEnd(headers: http.IncomingHttpHeaders): Record<string, string | string[]> {
+/** An answer's header lines as the engine sent them (names, order, repeats), less the hop-by-hop ones. */
+function endToEndRaw(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+  return out;
+}
+
+/** An answer's header lines by lower-case name (a repeated one as a list, written back as it came), less the hop-by-hop ones. */
+function headerObject(raw: readonly Buffer[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const k in headers) {
-    const v = headers[k];
-    if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase();
+    if (HOP_BY_HOP.has(name)) continue;
+    const value = raw[i + 1].toString('latin1');
+    const had = out[name];
+    out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
   }
   return out;
 }
 
 /**
  * The request path exactly as http-proxy puts it on the wire (url.parse's path, runs of '/' before the query
- * collapsed), so that a call reaches the engine byte for byte the same whichever way it is forwarded.
+ * collapsed), so that a call reaches the engine at the same path whichever way it is forwarded.
  */
 export function wirePath(path: string): string {
-  // url.parse is deprecated, and it is the very parse http-proxy applies: kept for identical bytes.
+  // url.parse is deprecated, and it is the very parse http-proxy applies: kept for an identical path.
   const parsed = url.parse(path).path ?? '';
   const q = parsed.indexOf('?');
   const head = q === -1 ? parsed : parsed.slice(0, q);
@@ -97,15 +111,26 @@ export function createForwarder(
     proxyTimeout: 0,
     timeout: 0,
   });
+  // The lean forward's and fetch's engine connections. No timeouts (undici's default is 300 s): streams idle for
+  // as long as the engine has nothing to say.
+  const pool = new undici.Pool('http://docker', {
+    socketPath: upstreamSocket,
+    connections: 512,
+    pipelining: 1,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  });
   const pending = new WeakMap<ServerResponse, (proxyRes: IncomingMessage) => void>();
   proxy.on('proxyRes', (proxyRes: IncomingMessage, _req: IncomingMessage, res: ServerResponse) => {
     pending.get(res)?.(proxyRes);
   });
 
   /**
-   * A call without a body, forwarded as http-proxy's web() would send it (its headers copied, its deleteLength pass,
-   * its path), minus its machinery. The answer: a sized one up to COLLECT_MAX is collected and written in one go;
-   * anything else (a stream, a large download) is relayed as it comes, headers first.
+   * A call without a body, over undici's pool (about a quarter less CPU per call than node:http's client, measured
+   * here as a bare proxy in front of dockerd). The request carries the headers the decision saw (node's parsed view,
+   * as http-proxy sends them, so a repeated header reaches the engine as the one value an approval was bound to),
+   * less the hop-by-hop ones. The answer: a sized one up to COLLECT_MAX is collected and written in one go; anything
+   * else (a stream, a large download) is relayed as it comes, headers first, at the pace the client reads.
    */
   function leanForward(
     req: IncomingMessage,
@@ -115,19 +140,20 @@ export function createForwarder(
     resolve: (r: ForwardResult) => void,
     reject: (err: Error) => void,
   ): void {
-    // As http-proxy sends it: its deleteLength pass on the request's headers, then a copy made with util._extend,
-    // which walks them last to first (so they go out in that order).
-    if ((req.method === 'DELETE' || req.method === 'OPTIONS') && !req.headers['content-length']) {
-      req.headers['content-length'] = '0';
-      delete req.headers['transfer-encoding'];
+    // As http-proxy sends it: a DELETE or OPTIONS without a length says it has none.
+    if ((req.method === 'DELETE' || req.method === 'OPTIONS') && !req.headers['content-length']) req.headers['content-length'] = '0';
+    const headers: Record<string, string | string[]> = {};
+    for (const k in req.headers) {
+      const v = req.headers[k];
+      if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'expect') headers[k] = v;
     }
-    const headers: http.OutgoingHttpHeaders = {};
-    const names = Object.keys(req.headers);
-    for (let i = names.length - 1; i >= 0; i--) headers[names[i]] = req.headers[names[i]];
     let answered = false;
     let ended = false;
     let held: Buffer[] | undefined;
-    const up = http.request({ socketPath: upstreamSocket, agent, method: req.method, path: wirePath(path), headers });
+    let status = 502;
+    let bytesOut = 0;
+    let abortUp: ((err?: Error) => void) | undefined;
+    let gone = false;
     // No answer from the engine: the call fails (the proxy answers 502). One that fails mid-answer cuts the client's
     // answer where the engine stopped (what was held back goes out first), as a relayed answer would be cut.
     const failed = (err: Error) => {
@@ -136,56 +162,63 @@ export function createForwarder(
         return;
       }
       if (ended || res.destroyed) return;
-      ended = true; // ('error' and then 'close': cut once)
+      ended = true;
       if (held?.length) {
         // The headers and what came are flushed on the next tick: cut after that.
         res.write(Buffer.concat(held));
         setImmediate(() => res.destroy());
       } else res.destroy();
     };
-    up.on('error', failed);
-    // The caller left before the answer came: the engine's request is dropped (as http-proxy drops it).
-    const onGone = () => {
-      if (answered) return;
-      up.destroy();
-      settle(() => resolve({ status: 499, bytesOut: 0, aborted: true }));
-    };
-    res.once('close', onGone);
-    up.on('response', (proxyRes: IncomingMessage) => {
-      answered = true;
-      res.off('close', onGone);
-      const status = proxyRes.statusCode ?? 502;
-      res.writeHead(status, proxyRes.statusMessage, endToEnd(proxyRes.headers));
-      let bytesOut = 0;
-      proxyRes.on('error', failed);
-      proxyRes.once('end', () => (ended = true));
-      // An engine connection that closes mid-answer ends the answer without an 'error' on Node 20.
-      proxyRes.once('close', () => {
-        if (!ended) failed(new Error('the docker engine closed the connection mid-answer'));
-      });
-      res.on('finish', () => settle(() => resolve({ status, bytesOut, aborted: false })));
-      res.on('close', () => {
-        if (!res.writableFinished) {
-          proxyRes.destroy();
-          settle(() => resolve({ status, bytesOut, aborted: true }));
-        }
-      });
-      const len = proxyRes.headers['content-length'];
-      if (len !== undefined && Number(len) <= COLLECT_MAX) {
-        const chunks: Buffer[] = (held = []);
-        proxyRes.on('data', (c: Buffer) => {
-          bytesOut += c.length;
-          chunks.push(c);
-        });
-        proxyRes.on('end', () => res.end(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-        return;
-      }
-      // A stream (wait, logs -f, events): its headers go out now.
-      if (len === undefined) res.flushHeaders();
-      proxyRes.on('data', (c: Buffer) => (bytesOut += c.length));
-      proxyRes.pipe(res);
+    // The caller left: before the answer, the engine's request is dropped (as http-proxy drops it); during a relayed
+    // answer, the rest of it.
+    res.once('close', () => {
+      if (res.writableFinished) return;
+      gone = true;
+      settle(() => resolve(answered ? { status, bytesOut, aborted: true } : { status: 499, bytesOut: 0, aborted: true }));
+      abortUp?.();
     });
-    up.end();
+    res.once('finish', () => settle(() => resolve({ status, bytesOut, aborted: false })));
+    pool.dispatch(
+      { method: (req.method ?? 'GET') as undici.Dispatcher.HttpMethod, path: wirePath(path), headers },
+      {
+        onConnect(abort) {
+          if (gone) abort();
+          else abortUp = abort;
+        },
+        onError: failed,
+        onHeaders(statusCode, raw, resume, statusText) {
+          answered = true;
+          status = statusCode;
+          const lines: string[] = [];
+          for (const b of raw) lines.push(b.toString('latin1'));
+          const out = endToEndRaw(lines);
+          let len: string | undefined;
+          for (let i = 0; i < out.length; i += 2) if (out[i].length === 14 && out[i].toLowerCase() === 'content-length') len = out[i + 1];
+          res.writeHead(statusCode, statusText, out);
+          if (len !== undefined && Number(len) <= COLLECT_MAX) {
+            held = [];
+            return true;
+          }
+          // A stream (wait, logs -f, events): its headers go out now.
+          if (len === undefined) res.flushHeaders();
+          res.on('drain', resume);
+          return true;
+        },
+        onData(chunk) {
+          bytesOut += chunk.length;
+          if (held) {
+            held.push(chunk);
+            return true;
+          }
+          return res.write(chunk);
+        },
+        onComplete() {
+          ended = true;
+          if (held) res.end(held.length === 1 ? held[0] : Buffer.concat(held));
+          else res.end();
+        },
+      },
+    );
   }
 
   return {
@@ -216,11 +249,7 @@ export function createForwarder(
         }
         pending.set(res, (proxyRes) => {
           const status = proxyRes.statusCode ?? 502;
-          const headers: Record<string, string | string[]> = {};
-          for (const [k, v] of Object.entries(proxyRes.headers)) {
-            if (v !== undefined && !HOP_BY_HOP.has(k)) headers[k] = v;
-          }
-          res.writeHead(status, proxyRes.statusMessage, headers);
+          res.writeHead(status, proxyRes.statusMessage, endToEndRaw(proxyRes.rawHeaders));
           // A response without a length is a stream (wait, logs -f, events, attach): its headers go out now.
           // A sized one goes out with its body, in one write.
           if (proxyRes.headers['content-length'] === undefined) res.flushHeaders();
@@ -266,28 +295,40 @@ export function createForwarder(
     fetch(req, { path, body }) {
       return new Promise<Fetched>((resolve, reject) => {
         const headers: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(req.headers)) {
-          if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'x-wingman-approval' && k !== 'content-length') headers[k] = v;
+        for (const k in req.headers) {
+          const v = req.headers[k];
+          if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'expect' && k !== 'x-wingman-approval' && k !== 'content-length') headers[k] = v;
         }
         const payload = body ?? Buffer.alloc(0);
         if (body !== undefined || req.method === 'POST' || req.method === 'PUT') headers['content-length'] = String(payload.length);
-        const up = http.request({ socketPath: upstreamSocket, agent, method: req.method, path, headers }, (proxyRes) => {
-          const chunks: Buffer[] = [];
-          proxyRes.on('data', (c: Buffer) => chunks.push(c));
-          proxyRes.on('error', reject);
-          proxyRes.on('end', () => {
-            const out: Record<string, string | string[]> = {};
-            for (const [k, v] of Object.entries(proxyRes.headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-            resolve({ status: proxyRes.statusCode ?? 502, headers: out, body: Buffer.concat(chunks) });
-          });
-        });
-        up.on('error', reject);
-        up.end(payload);
+        let status = 502;
+        let answer: Record<string, string | string[]> = {};
+        const chunks: Buffer[] = [];
+        pool.dispatch(
+          { method: (req.method ?? 'GET') as undici.Dispatcher.HttpMethod, path, headers, body: payload.length ? payload : null },
+          {
+            onConnect() {},
+            onError: reject,
+            onHeaders(statusCode, raw) {
+              status = statusCode;
+              answer = headerObject(raw);
+              return true;
+            },
+            onData(chunk) {
+              chunks.push(chunk);
+              return true;
+            },
+            onComplete() {
+              resolve({ status, headers: answer, body: Buffer.concat(chunks) });
+            },
+          },
+        );
       });
     },
     close() {
       proxy.close();
       agent.destroy();
+      void pool.destroy();
     },
   };
 }
