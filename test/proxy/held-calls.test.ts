@@ -32,6 +32,13 @@ t.test('a caller that leaves at once leaves no live approval behind', async (t) 
     s.destroy();
   }
   const mine = async () => (await w.control.approvals.list({ worker: 'w1' })).filter((a) => a.rule === 'ContainerDelete');
+  // Every one of the nine calls has ended (each ends with its audit row): a call still on its way to being held
+  // would otherwise make its approval after the look below, pending for a moment (seen under CI load).
+  await until('all nine calls ended', async () => {
+    await w.proxy.audit.flush();
+    const { rows } = await w.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM docker_audit WHERE worker = 'w1' AND rule = 'ContainerDelete'`);
+    return rows[0].n >= 9 ? true : undefined;
+  }, 10_000);
   // Each one may have been refused before it was held, or held and then cancelled; none stays pending.
   await until('no pending approval left', async () => {
     const list = await mine();
