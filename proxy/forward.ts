@@ -126,8 +126,9 @@ export function createForwarder(
   });
 
   /**
-   * A call without a body, over undici's pool (about a quarter less CPU per call than node:http's client, measured
-   * here as a bare proxy in front of dockerd). The request carries the headers the decision saw (node's parsed view,
+   * A call without a body, over undici's pool: a bare proxy in front of dockerd took about a quarter less CPU per
+   * call with it than with node:http's client; Wingman's own CPU per /_ping fell by a tenth to a sixth (compared with
+   * dockerd's and the bench client's in the same rounds). The request carries the headers the decision saw (node's parsed view,
    * as http-proxy sends them, so a repeated header reaches the engine as the one value an approval was bound to),
    * less the hop-by-hop ones. The answer: a sized one up to COLLECT_MAX is collected and written in one go; anything
    * else (a stream, a large download) is relayed as it comes, headers first, at the pace the client reads.
