@@ -180,7 +180,7 @@ const calls: Array<[string, string, Record<string, string | string[]>]> = [
   ['GET', '/v1.41/containers/c1/json', { 'X-Registry-Auth': ['a', 'b'] }],
 ];
 
-t.test('a call without a body: the same bytes reach the engine, the same answer reaches the client, either way', async (t) => {
+t.test('a call without a body: the same request reaches the engine, the same answer reaches the client, either way', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wgmtest-lean-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const out: Record<string, { engine: string[]; answers: Answer[]; results: ForwardResult[] }> = {};
