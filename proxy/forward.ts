@@ -24,23 +24,40 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'up
 const COLLECT_MAX = 1024 * 1024;
 
 /** An answer's header lines as the engine sent them (names, order, repeats), less the hop-by-hop ones. */
-function endToEndRaw(raw: readonly string[]): string[] {
+function endToEnd(raw: readonly (string | Buffer)[]): string[] {
   const out: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) if (!HOP_BY_HOP.has(raw[i].toLowerCase())) out.push(raw[i], raw[i + 1]);
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    const text = typeof name === 'string' ? name : name.toString('latin1');
+    if (HOP_BY_HOP.has(text.toLowerCase())) continue;
+    const value = raw[i + 1];
+    out.push(text, typeof value === 'string' ? value : value.toString('latin1'));
+  }
   return out;
 }
 
-/** An answer's header lines by lower-case name (a repeated one as a list, written back as it came), less the hop-by-hop ones. */
-function headerObject(raw: readonly Buffer[]): Record<string, string | string[]> {
+/** Header lines by lower-case name (a repeated one as a list, written back as it came). */
+function headerObject(lines: readonly string[]): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase();
-    if (HOP_BY_HOP.has(name)) continue;
-    const value = raw[i + 1].toString('latin1');
+  for (let i = 0; i < lines.length; i += 2) {
+    const name = lines[i].toLowerCase();
     const had = out[name];
-    out[name] = had === undefined ? value : Array.isArray(had) ? [...had, value] : [had, value];
+    out[name] = had === undefined ? lines[i + 1] : Array.isArray(had) ? [...had, lines[i + 1]] : [had, lines[i + 1]];
   }
   return out;
+}
+
+/**
+ * The request's headers as node parsed them (what the decision saw; a repeated one is the one joined value an
+ * approval was bound to), less the hop-by-hop ones, `Expect` (no body follows it here) and `drop`.
+ */
+function engineHeaders(req: IncomingMessage, drop: readonly string[] = []): Record<string, string | string[]> {
+  const headers: Record<string, string | string[]> = {};
+  for (const k in req.headers) {
+    const v = req.headers[k];
+    if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'expect' && !drop.includes(k)) headers[k] = v;
+  }
+  return headers;
 }
 
 /**
@@ -133,10 +150,9 @@ export function createForwarder(
   /**
    * A call without a body, over undici's pool: a bare proxy in front of dockerd took about a quarter less CPU per
    * call with it than with node:http's client; Wingman's own CPU per /_ping fell by a tenth to a sixth (compared with
-   * dockerd's and the bench client's in the same rounds). The request carries the headers the decision saw (node's parsed view,
-   * as http-proxy sends them, so a repeated header reaches the engine as the one value an approval was bound to),
-   * less the hop-by-hop ones. The answer: a sized one up to COLLECT_MAX is collected and written in one go; anything
-   * else (a stream, a large download) is relayed as it comes, headers first, at the pace the client reads.
+   * dockerd's and the bench client's in the same rounds). The request carries engineHeaders(). The answer: a sized
+   * one up to COLLECT_MAX is collected and written in one go; anything else (a stream, a large download) is relayed
+   * as it comes, headers first, at the pace the client reads.
    */
   function leanForward(
     req: IncomingMessage,
@@ -148,11 +164,7 @@ export function createForwarder(
   ): void {
     // As http-proxy sends it: a DELETE or OPTIONS without a length says it has none.
     if ((req.method === 'DELETE' || req.method === 'OPTIONS') && !req.headers['content-length']) req.headers['content-length'] = '0';
-    const headers: Record<string, string | string[]> = {};
-    for (const k in req.headers) {
-      const v = req.headers[k];
-      if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'expect') headers[k] = v;
-    }
+    const headers = engineHeaders(req);
     let answered = false;
     let ended = false;
     let held: Buffer[] | undefined;
@@ -195,9 +207,7 @@ export function createForwarder(
         onHeaders(statusCode, raw, resume, statusText) {
           answered = true;
           status = statusCode;
-          const lines: string[] = [];
-          for (const b of raw) lines.push(b.toString('latin1'));
-          const out = endToEndRaw(lines);
+          const out = endToEnd(raw);
           let len: string | undefined;
           for (let i = 0; i < out.length; i += 2) if (out[i].length === 14 && out[i].toLowerCase() === 'content-length') len = out[i + 1];
           res.writeHead(statusCode, statusText, out);
@@ -255,7 +265,7 @@ export function createForwarder(
         }
         pending.set(res, (proxyRes) => {
           const status = proxyRes.statusCode ?? 502;
-          res.writeHead(status, proxyRes.statusMessage, endToEndRaw(proxyRes.rawHeaders));
+          res.writeHead(status, proxyRes.statusMessage, endToEnd(proxyRes.rawHeaders));
           // A response without a length is a stream (wait, logs -f, events, attach): its headers go out now.
           // A sized one goes out with its body, in one write.
           if (proxyRes.headers['content-length'] === undefined) res.flushHeaders();
@@ -300,11 +310,7 @@ export function createForwarder(
     },
     fetch(req, { path, body }) {
       return new Promise<Fetched>((resolve, reject) => {
-        const headers: Record<string, string | string[]> = {};
-        for (const k in req.headers) {
-          const v = req.headers[k];
-          if (v !== undefined && !HOP_BY_HOP.has(k) && k !== 'expect' && k !== 'x-wingman-approval' && k !== 'content-length') headers[k] = v;
-        }
+        const headers = engineHeaders(req, ['x-wingman-approval', 'content-length']);
         const payload = body ?? Buffer.alloc(0);
         if (body !== undefined || req.method === 'POST' || req.method === 'PUT') headers['content-length'] = String(payload.length);
         let status = 502;
@@ -317,7 +323,7 @@ export function createForwarder(
             onError: reject,
             onHeaders(statusCode, raw) {
               status = statusCode;
-              answer = headerObject(raw);
+              answer = headerObject(endToEnd(raw));
               return true;
             },
             onData(chunk) {
