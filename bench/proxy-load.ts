@@ -76,23 +76,41 @@ if (LOGS) {
     await dockerOk(['wait', name], { timeoutMs: 600_000 });
     const stream = async (sock: string) => {
       let bytes = 0;
+      let reads = 0;
       const c0 = cpuOf(pid);
+      const dk0 = cpuOfAll('dockerd');
+      const me0 = process.cpuUsage();
       const gc0 = fullGcs;
       const t0 = performance.now();
       await new Promise<void>((resolve, reject) => {
         const req = http.get({ socketPath: sock, path: `/v1.41/containers/${name}/logs?stdout=1`, headers: { host: 'docker' } }, (res) => {
-          res.on('data', (c: Buffer) => (bytes += c.length));
+          res.on('data', (c: Buffer) => {
+            bytes += c.length;
+            reads++;
+          });
           res.on('end', resolve);
         });
         req.on('error', reject);
       });
       const c = cpuOf(pid);
-      return { mbs: bytes / MiB / ((performance.now() - t0) / 1000), cpu: (c.user + c.sys - c0.user - c0.sys) / (bytes / MiB), gcs: fullGcs - gc0 };
+      const mib = bytes / MiB;
+      const me = process.cpuUsage(me0);
+      return {
+        mbs: mib / ((performance.now() - t0) / 1000),
+        cpu: (c.user + c.sys - c0.user - c0.sys) / mib,
+        dockerd: (cpuOfAll('dockerd') - dk0) / mib,
+        client: (me.user + me.system) / mib,
+        reads: reads / mib,
+        gcs: fullGcs - gc0,
+      };
     };
     for (let round = 1; round <= ROUNDS; round++) {
       const direct = await stream(dockerSocketPath());
       const w = await stream(socket);
-      console.log(`round ${round}: direct ${direct.mbs.toFixed(0)} MB/s; wingman ${w.mbs.toFixed(0)} MB/s (${(w.mbs / direct.mbs).toFixed(2)}), ${w.cpu.toFixed(0)} µs CPU per MiB, ${w.gcs} full GCs`);
+      console.log(
+        `round ${round}: direct ${direct.mbs.toFixed(0)} MB/s (dockerd ${direct.dockerd.toFixed(0)}, client ${direct.client.toFixed(0)} µs CPU and ${direct.reads.toFixed(0)} reads per MiB); ` +
+          `wingman ${w.mbs.toFixed(0)} MB/s (${(w.mbs / direct.mbs).toFixed(2)}), ${w.cpu.toFixed(0)} µs CPU per MiB (dockerd ${w.dockerd.toFixed(0)}, client ${w.client.toFixed(0)}, ${w.reads.toFixed(0)} reads), ${w.gcs} full GCs`,
+      );
     }
   } finally {
     await docker(['rm', '-f', name]);
