@@ -1,6 +1,8 @@
 // Proxy overhead in ONE interleaved run: the engine direct, HAProxy (an HTTP proxy from a unix socket to the engine's,
 // installed here with apt-get like scripts/test-env.mjs installs the engine) and Wingman (its proxy in a process of
-// its own, built as the tests build it), rounds of direct → haproxy → wingman repeated, medians reported.
+// its own, built as the tests build it), rounds of direct → haproxy → node-bare → wingman repeated, medians reported.
+// node-bare is the least a Node proxy does (node:http's server in front of undici's pool, nothing else): what Node
+// itself costs per call here, beside what Wingman's policy, audit and metrics add.
 // Per case: requests/s and its ratio to direct, p50/p99, and the proxy process's CPU per request (utime+stime from
 // /proc/<pid>/stat around the case: the bench client's own CPU is not in it). At concurrency 1, the p99 latency
 // each proxy adds to direct's. A 256 MiB `docker logs` stream: MB/s and ratio.
@@ -20,6 +22,7 @@ import { docker, dockerOk, dockerSocketPath, testName, TEST_IMAGE } from '../tes
 
 const MiB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);
+const ROOT = path.resolve(path.dirname(SELF), '..');
 
 // ------------------------------------------------------------------ child: one Wingman, served until stdin closes
 if (process.argv[2] === 'serve-wingman') {
@@ -30,6 +33,52 @@ if (process.argv[2] === 'serve-wingman') {
   process.stdin.resume();
   await new Promise((r) => process.stdin.once('end', r));
   await w.close();
+  process.exit(0);
+}
+
+// ------------------------------------------------------------------ child: the least a Node proxy does, until stdin closes
+// node:http's server in front of undici's pool, as Wingman's lean forward, with nothing else: no policy, no audit,
+// no metrics. What Node alone costs per call on this machine, measured beside HAProxy and Wingman.
+if (process.argv[2] === 'serve-bare') {
+  const upstream = process.argv[3];
+  const { Pool } = await import('undici');
+  const pool = new Pool('http://docker', { socketPath: upstream, connections: 512, headersTimeout: 0, bodyTimeout: 0 });
+  const hop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'expect']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wgmbench-bare-'));
+  const sock = path.join(dir, 'docker.sock');
+  const server = http.createServer((req, res) => {
+    const headers: Record<string, string | string[]> = {};
+    for (const k in req.headers) if (!hop.has(k)) headers[k] = req.headers[k]!;
+    pool.dispatch(
+      { method: req.method as 'GET', path: req.url ?? '/', headers },
+      {
+        onConnect() {},
+        onError() {
+          if (!res.headersSent) res.statusCode = 502;
+          res.destroy();
+        },
+        onHeaders(status, raw, resume) {
+          const lines: string[] = [];
+          for (let i = 0; i < raw.length; i += 2) {
+            const name = raw[i].toString('latin1');
+            if (!hop.has(name.toLowerCase())) lines.push(name, raw[i + 1].toString('latin1'));
+          }
+          res.writeHead(status, lines);
+          res.on('drain', resume);
+          return true;
+        },
+        onData: (chunk) => res.write(chunk),
+        onComplete: () => res.end(),
+      },
+    );
+  });
+  await new Promise<void>((r) => server.listen(sock, r));
+  process.stdout.write(JSON.stringify({ socket: sock }) + '\n');
+  process.stdin.resume();
+  await new Promise((r) => process.stdin.once('end', r));
+  server.close();
+  await pool.close();
+  fs.rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
 
@@ -127,15 +176,16 @@ async function startHaproxy(upstream: string): Promise<Target> {
   };
 }
 
-async function startWingmanProcess(name: string, root: string): Promise<Target> {
+/** A Node process of this file serving `args` (serve-wingman, serve-bare): it prints the socket it serves on. */
+async function startNodeProcess(name: string, args: string[]): Promise<Target> {
   const prof = process.env.WINGMAN_BENCH_PROF;
   // Node's default profile names carry the pid and thread id: one fixed name would let the loader thread's profile
   // overwrite the main thread's.
   // Node's flags as Wingman ships with them (bin/wingman.js's first line), and a profile when asked.
   const flags = ['--max-semi-space-size=64', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(prof, name)}`] : [])];
-  const child = spawn(process.execPath, [...flags, '--import', '@tapjs/typescript/import', SELF, 'serve-wingman', root], {
+  const child = spawn(process.execPath, [...flags, '--import', '@tapjs/typescript/import', SELF, ...args], {
     stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: root,
+    cwd: ROOT,
   });
   const line = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout }).once('line', resolve);
@@ -230,7 +280,8 @@ async function main() {
   const own = testName('bench-own');
   try {
     targets.push(await startHaproxy(upstream));
-    targets.push(await startWingmanProcess('wingman', path.resolve(path.dirname(SELF), '..')));
+    targets.push(await startNodeProcess('node-bare', ['serve-bare', upstream]));
+    targets.push(await startNodeProcess('wingman', ['serve-wingman', ROOT]));
     const wingman = targets.find((t) => t.name === 'wingman')!;
     const asWorker = (args: string[]) => docker(args, { host: `unix://${wingman.socket}` });
     // A container the worker made through its socket: /containers/json lists it, and its inspect is an owned call.
