@@ -4,9 +4,10 @@
 // in Postgres and was published on Redis, then the pure checkInstruction() cost on 1 KB instructions.
 //
 // The load comes from a worker thread: a worker is another process, and a client on the sidecar's own event loop
-// would bill its HTTP parsing to the sidecar. The run is measured once warm (see the warm-up below): the first
-// thousands of checks after a start run at a half to a third of the steady rate, and the warm-up line shows them. The sidecar runs as the tests run it (its proxy identity in the same
+// would bill its HTTP parsing to the sidecar. The sidecar runs as the tests run it (its proxy identity in the same
 // process, the worker's container absent, so an approved instruction's baseline capture fails fast but is stored).
+// The run is measured once warm (see the warm-up below): the first thousand checks after a start run at a fifth to
+// a quarter of the steady rate and the next few thousand climb to it; the warm-up line prints them.
 // Run: npm run bench -- gate [requests (4000)] [concurrency (8)]
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -75,8 +76,8 @@ function oneKb(kind: number, i: number): string {
 }
 
 // The client, in a worker thread (plain JS): keep-alive connections, C requests in flight, the latency of each, and
-// the instruction ids the sidecar answered with (to look for in Postgres and on Redis).
-// One client thread for the whole run, warmed with the sidecar: a fresh thread per load would start cold again.
+// the instruction ids the sidecar answered with (to look for in Postgres and on Redis). One thread serves every load
+// of the run, so it is warm when the sidecar is: a fresh thread per load would start cold again.
 const CLIENT = `
 const http = require('node:http');
 const { parentPort, workerData } = require('node:worker_threads');
@@ -184,9 +185,9 @@ async function main() {
     const cpu0 = machineCpu();
     const own0 = process.cpuUsage();
     const run = await load.load(bodies);
-    await load.close();
     const cpu1 = machineCpu();
     const own = process.cpuUsage(own0);
+    await load.close();
     const lat = [...run.lat].sort((a, b) => a - b);
     const rate = N / (run.ms / 1000);
     console.log(`POST /check over HTTP (stored + published), ${N} instructions, concurrency ${C}, mix of ${MIX.map(([n]) => n).join(' / ')}`);
