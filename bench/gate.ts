@@ -98,7 +98,6 @@ function post(body) {
   });
 }
 parentPort.on('message', async ({ bodies }) => {
-  if (!bodies) return agent.destroy(), parentPort.close();
   const lat = new Array(bodies.length);
   const ids = new Array(bodies.length);
   let next = 0;
@@ -121,7 +120,7 @@ interface LoadResult {
   ids: string[];
 }
 
-/** The client thread: load(bodies) sends them at the concurrency it was made with; close() ends it. */
+/** The client thread: load(bodies) sends them at the concurrency it was made with; close() stops the thread. */
 function client(url: string, concurrency: number): { load(bodies: string[]): Promise<LoadResult>; close(): Promise<void> } {
   const w = new Worker(CLIENT, { eval: true, workerData: { url, concurrency } });
   let failed: Error | undefined;
@@ -141,7 +140,6 @@ function client(url: string, concurrency: number): { load(bodies: string[]): Pro
         w.postMessage({ bodies });
       }),
     close: async () => {
-      w.postMessage({});
       await w.terminate();
     },
   };

@@ -1,8 +1,8 @@
 // Proxy overhead in ONE interleaved run: the engine direct, HAProxy (an HTTP proxy from a unix socket to the engine's,
 // installed here with apt-get like scripts/test-env.mjs installs the engine) and Wingman (its proxy in a process of
 // its own, built as the tests build it), rounds of direct → haproxy → node-bare → wingman repeated, medians reported.
-// node-bare is the least a Node proxy does (node:http's server in front of undici's pool, nothing else): what Node
-// itself costs per call here, beside what Wingman's policy, audit and metrics add.
+// node-bare is the least a Node proxy does (node:http's server in front of Wingman's forward, nothing else): what Node
+// and the forward cost per call here, beside what Wingman's policy, audit and metrics add.
 // Per case: requests/s and its ratio to direct, p50/p99, and the proxy process's CPU per request (utime+stime from
 // /proc/<pid>/stat around the case: the bench client's own CPU is not in it). At concurrency 1, the p99 latency
 // each proxy adds to direct's. A 256 MiB `docker logs` stream: MB/s and ratio.
@@ -37,47 +37,26 @@ if (process.argv[2] === 'serve-wingman') {
 }
 
 // ------------------------------------------------------------------ child: the least a Node proxy does, until stdin closes
-// node:http's server in front of undici's pool, as Wingman's lean forward, with nothing else: no policy, no audit,
-// no metrics. What Node alone costs per call on this machine, measured beside HAProxy and Wingman.
+// node:http's server in front of Wingman's own forward (proxy/forward.ts: the lean forward over undici's pool), with
+// nothing else: no policy, no audit, no metrics. What Node and the forward cost per call on this machine, measured
+// beside HAProxy and Wingman: the difference to Wingman is what its decisions and bookkeeping add.
 if (process.argv[2] === 'serve-bare') {
-  const upstream = process.argv[3];
-  const { Pool } = await import('undici');
-  const pool = new Pool('http://docker', { socketPath: upstream, connections: 512, headersTimeout: 0, bodyTimeout: 0 });
-  const hop = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'expect']);
+  const { createForwarder } = (await import(path.join(ROOT, 'proxy/forward.ts'))) as typeof import('../proxy/forward.js');
+  const forwarder = createForwarder(process.argv[3]);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wgmbench-bare-'));
   const sock = path.join(dir, 'docker.sock');
   const server = http.createServer((req, res) => {
-    const headers: Record<string, string | string[]> = {};
-    for (const k in req.headers) if (!hop.has(k)) headers[k] = req.headers[k]!;
-    pool.dispatch(
-      { method: req.method as 'GET', path: req.url ?? '/', headers },
-      {
-        onConnect() {},
-        onError() {
-          if (!res.headersSent) res.statusCode = 502;
-          res.destroy();
-        },
-        onHeaders(status, raw, resume) {
-          const lines: string[] = [];
-          for (let i = 0; i < raw.length; i += 2) {
-            const name = raw[i].toString('latin1');
-            if (!hop.has(name.toLowerCase())) lines.push(name, raw[i + 1].toString('latin1'));
-          }
-          res.writeHead(status, lines);
-          res.on('drain', resume);
-          return true;
-        },
-        onData: (chunk) => res.write(chunk),
-        onComplete: () => res.end(),
-      },
-    );
+    forwarder.forward(req, res, { path: req.url ?? '/' }).catch(() => {
+      if (!res.headersSent) res.statusCode = 502;
+      res.end();
+    });
   });
   await new Promise<void>((r) => server.listen(sock, r));
   process.stdout.write(JSON.stringify({ socket: sock }) + '\n');
   process.stdin.resume();
   await new Promise((r) => process.stdin.once('end', r));
   server.close();
-  await pool.close();
+  forwarder.close();
   fs.rmSync(dir, { recursive: true, force: true });
   process.exit(0);
 }
