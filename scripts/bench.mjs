@@ -8,7 +8,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 const name = process.argv[2];
 if (!name) {
-  console.error('usage: npm run bench -- <proxy|proxy-ab|proxy-load|gate|claims|validate|alerts|secrets|faults|console|fuzz|two-proxies|audit-ship|memory|up-ab> [args]');
+  console.error('usage: npm run bench -- <proxy|proxy-ab|proxy-load|gate|claims|validate|alerts|secrets|faults|console|fuzz|two-proxies|audit-ship|memory|up-ab|c1-tail> [args]');
   process.exit(2);
 }
 const envOut = spawnSync('flock', ['-o', '/tmp/wgmtest-env.lock', process.execPath, 'scripts/test-env.mjs', '--json'], {

@@ -46,9 +46,9 @@ const COLUMNS = [
 /**
  * A batch in one statement of the same text whatever its size: the rows as one JSON array, which Postgres takes
  * apart into the table's own column types (no value converted in JavaScript, where a per-value conversion of 18
- * columns cost the proxy more than the rest of shipping).
+ * columns cost the proxy more than the rest of shipping). Exported for bench/c1-tail.ts, which makes the same writes.
  */
-const INSERT = `INSERT INTO docker_audit (${COLUMNS}) SELECT ${COLUMNS} FROM jsonb_populate_recordset(NULL::docker_audit, $1::jsonb) ON CONFLICT (id) DO NOTHING`;
+export const AUDIT_INSERT = `INSERT INTO docker_audit (${COLUMNS}) SELECT ${COLUMNS} FROM jsonb_populate_recordset(NULL::docker_audit, $1::jsonb) ON CONFLICT (id) DO NOTHING`;
 
 /** Postgres keeps no NUL in text or jsonb: a caller's NUL byte (a path with %00) is kept as U+FFFD. */
 const storable = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s);
@@ -252,7 +252,7 @@ export class DockerAudit {
   }
 
   private async insertRows(rows: DockerAuditRecord[]): Promise<void> {
-    await this.db.queryPrepared(INSERT, [rowsJson(rows)]);
+    await this.db.queryPrepared(AUDIT_INSERT, [rowsJson(rows)]);
   }
 
   /** Records in the local log that the store does not have yet (read or not). */

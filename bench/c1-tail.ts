@@ -1,0 +1,213 @@
+// What the added p99 at concurrency 1 is made of on this machine. `bench proxy` measures Wingman's c1 tail at about
+// 2 ms above direct; this bench takes the store's part apart from Wingman's, in one run:
+//   1. The machine: a thread pinned to one vCPU spins for a few seconds, alone and then while another spins on the
+//      other vCPU; the time it loses in gaps is time the host took (no other task asked for that vCPU).
+//   2. Direct, node-bare (node:http and Wingman's forward, nothing else: no audit) and Wingman, each at concurrency 1,
+//      in rounds alternating quiet with "store bursts": another process inserts Wingman's audit rows into Postgres
+//      at the rate the target was just measured at, batched every 25 ms as Wingman's shipper does (the same
+//      statement). Wingman's quiet rounds already carry its own audit writes.
+// If node-bare's tail under store bursts matches Wingman's quiet one, the tail is the store's work on the same two
+// vCPUs, not the proxy's path.
+// Run: npm run bench -- c1-tail [calls per round] [rounds of each kind]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { AUDIT_INSERT, rowsJson, type DockerAuditRecord } from '../core/audit/docker-audit.js';
+import { migratedTestDb } from '../test/helpers/db.js';
+import { dockerSocketPath } from '../test/helpers/env.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = path.resolve(path.dirname(SELF), '..');
+/** Wingman's shipper gathers rows this long (core/audit/docker-audit.ts FLUSH_MS) */
+const GATHER_MS = 25;
+
+// ------------------------------------------------------------------ child: a vCPU-pinned spinner
+if (process.argv[2] === 'spin') {
+  const ms = Number(process.argv[3]);
+  const t0 = performance.now();
+  let last = t0;
+  let lost = 0;
+  let gaps = 0;
+  let longest = 0;
+  for (;;) {
+    const t = performance.now();
+    const d = t - last;
+    last = t;
+    // A turn of this loop takes well under a microsecond: a longer one is time the thread did not run.
+    if (d > 0.2) {
+      lost += d;
+      if (d > 1) gaps++;
+      longest = Math.max(longest, d);
+    }
+    if (t - t0 > ms) break;
+  }
+  process.stdout.write(JSON.stringify({ lost, gaps, longest, ms }) + '\n');
+  process.exit(0);
+}
+
+// ------------------------------------------------------------------ child: Wingman's audit writes, without Wingman
+// Rows of a `/_ping` call, `rate` per second, inserted every GATHER_MS by the statement Wingman's shipper uses, into a
+// database of this bench's own; until stdin closes.
+if (process.argv[2] === 'store-bursts') {
+  const rate = Number(process.argv[3]);
+  const tdb = await migratedTestDb();
+  const row = (): DockerAuditRecord => ({
+    id: randomUUID(), at: new Date().toISOString(), worker: 'w1', method: 'GET', route: '/_ping', path: '/_ping', rule: 'SystemPing',
+    decision: 'allow', mode: 'enforce', would: null, approval_id: null, approved_by: null, status_code: 200, duration_ms: 0.25,
+    bytes_in: 0, bytes_out: 2, reason: null,
+  });
+  let stop = false;
+  let inserts = 0;
+  let busyMs = 0;
+  process.stdin.resume();
+  process.stdin.once('end', () => (stop = true));
+  process.stdout.write('{"ready":true}\n');
+  let owed = 0;
+  let at = performance.now();
+  while (!stop) {
+    await new Promise((r) => setTimeout(r, GATHER_MS));
+    const now = performance.now();
+    owed += (rate * (now - at)) / 1000;
+    at = now;
+    const n = Math.floor(owed);
+    owed -= n;
+    if (n === 0) continue;
+    const t0 = performance.now();
+    await tdb.db.queryPrepared(AUDIT_INSERT, [rowsJson(Array.from({ length: n }, row))]);
+    busyMs += performance.now() - t0;
+    inserts++;
+  }
+  process.stdout.write(JSON.stringify({ inserts, busyMs }) + '\n');
+  await tdb.drop();
+  process.exit(0);
+}
+
+// ------------------------------------------------------------------ the run
+const N = Number(process.argv[2] ?? 5000);
+const ROUNDS = Number(process.argv[3] ?? 2);
+
+function child(args: string[]): { ch: ChildProcess; line: () => Promise<Record<string, unknown>> } {
+  const ch = spawn(process.execPath, ['--max-semi-space-size=64', '--import', '@tapjs/typescript/import', ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    cwd: ROOT,
+  });
+  const lines: string[] = [];
+  const waiting: Array<(l: string) => void> = [];
+  readline.createInterface({ input: ch.stdout }).on('line', (l) => {
+    if (!l.startsWith('{')) return;
+    const w = waiting.shift();
+    if (w) w(l);
+    else lines.push(l);
+  });
+  return {
+    ch,
+    line: () =>
+      new Promise((resolve, reject) => {
+        const l = lines.shift();
+        if (l) return resolve(JSON.parse(l) as Record<string, unknown>);
+        waiting.push((x) => resolve(JSON.parse(x) as Record<string, unknown>));
+        ch.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code})`)));
+      }),
+  };
+}
+
+// 1. The machine.
+const cpus = os.availableParallelism();
+if (cpus >= 2 && spawnSync('sh', ['-c', 'command -v taskset']).status === 0) {
+  const pinned = (cpu: number, ms: number) => {
+    const ch = spawn('taskset', ['-c', String(cpu), process.execPath, '--import', '@tapjs/typescript/import', SELF, 'spin', String(ms)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      cwd: ROOT,
+    });
+    return new Promise<{ lost: number; gaps: number; longest: number; ms: number }>((resolve, reject) => {
+      let out = '';
+      ch.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      ch.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`spinner exited ${code}`))));
+    });
+  };
+  const say = (what: string, r: { lost: number; gaps: number; longest: number; ms: number }) =>
+    console.log(
+      `${what}: lost ${r.lost.toFixed(0)} ms of ${r.ms} (${((r.lost / r.ms) * 100).toFixed(2)} %), ${r.gaps} gaps over 1 ms, longest ${r.longest.toFixed(2)} ms`,
+    );
+  say('vCPU 0 spinning alone', await pinned(0, 5000));
+  const [a, b] = await Promise.all([pinned(0, 5000), pinned(1, 5000)]);
+  say('vCPU 0 while vCPU 1 spins', a);
+  say('vCPU 1 while vCPU 0 spins', b);
+} else console.log(`(no vCPU probe: ${cpus} CPUs, or no taskset)`);
+
+// 2. The proxies at concurrency 1.
+interface Target {
+  name: string;
+  socket: string;
+  stop(): Promise<void>;
+}
+async function served(name: string, args: string[]): Promise<Target> {
+  const c = child([path.join(ROOT, 'bench/proxy.ts'), ...args]);
+  const { socket } = (await c.line()) as { socket: string };
+  return {
+    name,
+    socket,
+    async stop() {
+      c.ch.stdin!.end();
+      await new Promise((r) => (c.ch.exitCode !== null ? r(undefined) : c.ch.once('exit', r)));
+    },
+  };
+}
+const targets: Target[] = [
+  { name: 'direct', socket: dockerSocketPath(), stop: async () => undefined },
+  await served('node-bare', ['serve-bare', dockerSocketPath()]),
+  await served('wingman', ['serve-wingman', ROOT]),
+];
+
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2);
+try {
+  for (const t of targets) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<void>((resolve, reject) => {
+        const req = http.get({ agent, socketPath: t.socket, path: '/_ping', headers: { host: 'docker' } }, (res) => {
+          res.resume();
+          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${t.name} /_ping: ${res.statusCode}`))));
+        });
+        req.on('error', reject);
+      });
+    const round = async () => {
+      const lat: number[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < N; i++) {
+        const s = performance.now();
+        await get();
+        lat.push(performance.now() - s);
+      }
+      return { rate: N / ((performance.now() - t0) / 1000), lat: lat.sort((x, y) => x - y) };
+    };
+    for (let i = 0; i < 3000; i++) await get(); // warm-up
+    let rate = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const bursts of [false, true]) {
+        let load: ReturnType<typeof child> | undefined;
+        if (bursts) {
+          load = child([SELF, 'store-bursts', String(Math.round(rate))]);
+          await load.line();
+        }
+        const m = await round();
+        let extra = '';
+        if (load) {
+          load.ch.stdin!.end();
+          const s = (await load.line()) as { inserts: number; busyMs: number };
+          extra = `; ${s.inserts} inserts of ${(rate * GATHER_MS / 1000).toFixed(0)} rows, ${(s.busyMs / Math.max(1, s.inserts)).toFixed(2)} ms each`;
+        } else rate = m.rate;
+        console.log(
+          `${t.name.padEnd(9)} ${bursts ? 'store bursts' : 'quiet       '} ${m.rate.toFixed(0).padStart(5)} req/s  ms p50 ${q(m.lat, 0.5)} p99 ${q(m.lat, 0.99)} p99.9 ${q(m.lat, 0.999)}${extra}`,
+        );
+      }
+    }
+    agent.destroy();
+  }
+} finally {
+  for (const t of targets) await t.stop();
+}
