@@ -3,27 +3,23 @@
 //   1. The machine: a thread pinned to one vCPU spins for a few seconds, alone and then while another spins on the
 //      other vCPU; the time it loses in gaps is time the host took (no other task asked for that vCPU).
 //   2. Direct, node-bare (node:http and Wingman's forward, nothing else: no audit) and Wingman, each at concurrency 1,
-//      in rounds alternating quiet with "store bursts": another process inserts Wingman's audit rows into Postgres
-//      at the rate the target was just measured at, batched every 25 ms as Wingman's shipper does (the same
-//      statement). Wingman's quiet rounds already carry its own audit writes.
-// If node-bare's tail under store bursts matches Wingman's quiet one, the tail is the store's work on the same two
+//      in rounds alternating quiet with "store writes": another process inserts an audit row per call served into
+//      Postgres, batched every 25 ms with the statement Wingman's shipper uses (bench/audit-writes.ts). Wingman's
+//      quiet rounds already carry its own audit writes.
+// If node-bare's tail under store writes matches Wingman's quiet one, the tail is the store's work on the same two
 // vCPUs, not the proxy's path.
 // Run: npm run bench -- c1-tail [calls per round] [rounds of each kind]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { AUDIT_INSERT, rowsJson, type DockerAuditRecord } from '../core/audit/docker-audit.js';
-import { migratedTestDb } from '../test/helpers/db.js';
+import { startAuditWrites, type AuditWrites } from './audit-writes.js';
 import { dockerSocketPath } from '../test/helpers/env.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = path.resolve(path.dirname(SELF), '..');
-/** Wingman's shipper gathers rows this long (core/audit/docker-audit.ts FLUSH_MS) */
-const GATHER_MS = 25;
 
 // ------------------------------------------------------------------ child: a vCPU-pinned spinner
 if (process.argv[2] === 'spin') {
@@ -49,71 +45,9 @@ if (process.argv[2] === 'spin') {
   process.exit(0);
 }
 
-// ------------------------------------------------------------------ child: Wingman's audit writes, without Wingman
-// Rows of a `/_ping` call, `rate` per second, inserted every GATHER_MS by the statement Wingman's shipper uses, into a
-// database of this bench's own; until stdin closes.
-if (process.argv[2] === 'store-bursts') {
-  const rate = Number(process.argv[3]);
-  const tdb = await migratedTestDb();
-  const row = (): DockerAuditRecord => ({
-    id: randomUUID(), at: new Date().toISOString(), worker: 'w1', method: 'GET', route: '/_ping', path: '/_ping', rule: 'SystemPing',
-    decision: 'allow', mode: 'enforce', would: null, approval_id: null, approved_by: null, status_code: 200, duration_ms: 0.25,
-    bytes_in: 0, bytes_out: 2, reason: null,
-  });
-  let stop = false;
-  let inserts = 0;
-  let busyMs = 0;
-  process.stdin.resume();
-  process.stdin.once('end', () => (stop = true));
-  process.stdout.write('{"ready":true}\n');
-  let owed = 0;
-  let at = performance.now();
-  while (!stop) {
-    await new Promise((r) => setTimeout(r, GATHER_MS));
-    const now = performance.now();
-    owed += (rate * (now - at)) / 1000;
-    at = now;
-    const n = Math.floor(owed);
-    owed -= n;
-    if (n === 0) continue;
-    const t0 = performance.now();
-    await tdb.db.queryPrepared(AUDIT_INSERT, [rowsJson(Array.from({ length: n }, row))]);
-    busyMs += performance.now() - t0;
-    inserts++;
-  }
-  process.stdout.write(JSON.stringify({ inserts, busyMs }) + '\n');
-  await tdb.drop();
-  process.exit(0);
-}
-
 // ------------------------------------------------------------------ the run
 const N = Number(process.argv[2] ?? 5000);
 const ROUNDS = Number(process.argv[3] ?? 2);
-
-function child(args: string[]): { ch: ChildProcess; line: () => Promise<Record<string, unknown>> } {
-  const ch = spawn(process.execPath, ['--max-semi-space-size=64', '--import', '@tapjs/typescript/import', ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: ROOT,
-  });
-  const lines: string[] = [];
-  const waiting: Array<(l: string) => void> = [];
-  readline.createInterface({ input: ch.stdout }).on('line', (l) => {
-    if (!l.startsWith('{')) return;
-    const w = waiting.shift();
-    if (w) w(l);
-    else lines.push(l);
-  });
-  return {
-    ch,
-    line: () =>
-      new Promise((resolve, reject) => {
-        const l = lines.shift();
-        if (l) return resolve(JSON.parse(l) as Record<string, unknown>);
-        waiting.push((x) => resolve(JSON.parse(x) as Record<string, unknown>));
-        ch.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code})`)));
-      }),
-  };
-}
 
 // 1. The machine.
 const cpus = os.availableParallelism();
@@ -145,15 +79,22 @@ interface Target {
   socket: string;
   stop(): Promise<void>;
 }
+/** bench/proxy.ts serving `args` (serve-bare, serve-wingman) in a process of its own, as `bench proxy` starts it. */
 async function served(name: string, args: string[]): Promise<Target> {
-  const c = child([path.join(ROOT, 'bench/proxy.ts'), ...args]);
-  const { socket } = (await c.line()) as { socket: string };
+  const ch = spawn(process.execPath, ['--max-semi-space-size=64', '--import', '@tapjs/typescript/import', path.join(ROOT, 'bench/proxy.ts'), ...args], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    cwd: ROOT,
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: ch.stdout }).once('line', resolve);
+    ch.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
+  });
   return {
     name,
-    socket,
+    socket: (JSON.parse(line) as { socket: string }).socket,
     async stop() {
-      c.ch.stdin!.end();
-      await new Promise((r) => (c.ch.exitCode !== null ? r(undefined) : c.ch.once('exit', r)));
+      ch.stdin.end();
+      await new Promise((r) => (ch.exitCode !== null ? r(undefined) : ch.once('exit', r)));
     },
   };
 }
@@ -175,34 +116,29 @@ try {
         });
         req.on('error', reject);
       });
-    const round = async () => {
+    const round = async (writes?: AuditWrites) => {
       const lat: number[] = [];
       const t0 = performance.now();
       for (let i = 0; i < N; i++) {
         const s = performance.now();
         await get();
         lat.push(performance.now() - s);
+        writes?.add(1);
       }
       return { rate: N / ((performance.now() - t0) / 1000), lat: lat.sort((x, y) => x - y) };
     };
     for (let i = 0; i < 3000; i++) await get(); // warm-up
-    let rate = 0;
     for (let r = 0; r < ROUNDS; r++) {
-      for (const bursts of [false, true]) {
-        let load: ReturnType<typeof child> | undefined;
-        if (bursts) {
-          load = child([SELF, 'store-bursts', String(Math.round(rate))]);
-          await load.line();
-        }
-        const m = await round();
+      for (const withWrites of [false, true]) {
+        const writes = withWrites ? await startAuditWrites() : undefined;
+        const m = await round(writes);
         let extra = '';
-        if (load) {
-          load.ch.stdin!.end();
-          const s = (await load.line()) as { inserts: number; busyMs: number };
-          extra = `; ${s.inserts} inserts of ${(rate * GATHER_MS / 1000).toFixed(0)} rows, ${(s.busyMs / Math.max(1, s.inserts)).toFixed(2)} ms each`;
-        } else rate = m.rate;
+        if (writes) {
+          const s = await writes.stop();
+          extra = `; ${s.inserts} inserts of ${(s.rows / Math.max(1, s.inserts)).toFixed(0)} rows, ${s.msEach.toFixed(2)} ms each`;
+        }
         console.log(
-          `${t.name.padEnd(9)} ${bursts ? 'store bursts' : 'quiet       '} ${m.rate.toFixed(0).padStart(5)} req/s  ms p50 ${q(m.lat, 0.5)} p99 ${q(m.lat, 0.99)} p99.9 ${q(m.lat, 0.999)}${extra}`,
+          `${t.name.padEnd(9)} ${writes ? 'store writes' : 'quiet       '} ${m.rate.toFixed(0).padStart(5)} req/s  ms p50 ${q(m.lat, 0.5)} p99 ${q(m.lat, 0.99)} p99.9 ${q(m.lat, 0.999)}${extra}`,
         );
       }
     }

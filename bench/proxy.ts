@@ -1,8 +1,11 @@
 // Proxy overhead in ONE interleaved run: the engine direct, HAProxy (an HTTP proxy from a unix socket to the engine's,
 // installed here with apt-get like scripts/test-env.mjs installs the engine) and Wingman (its proxy in a process of
-// its own, built as the tests build it), rounds of direct → haproxy → node-bare → wingman repeated, medians reported.
-// node-bare is the least a Node proxy does (node:http's server in front of Wingman's forward, nothing else): what Node
-// and the forward cost per call here, beside what Wingman's policy, audit and metrics add.
+// its own, built as the tests build it), rounds of direct → haproxy → node-bare → bare+row → wingman repeated, medians
+// reported. node-bare is the least a Node proxy does (node:http's server in front of Wingman's forward, nothing else):
+// what Node and the forward cost per call here, beside what Wingman's policy, audit and metrics add. bare+row is
+// node-bare again while another process inserts one audit row per call into the same Postgres, as Wingman's shipper
+// does (bench/audit-writes.ts): what the row Wingman keeps of every call costs on a machine that also runs the store
+// (its CPU column is node-bare's alone; its logs row is node-bare's, one row for the whole stream).
 // Per case: requests/s and its ratio to direct, p50/p99, and the proxy process's CPU per request (utime+stime from
 // /proc/<pid>/stat around the case: the bench client's own CPU is not in it). At concurrency 1, the p99 latency
 // each proxy adds to direct's. A 256 MiB `docker logs` stream: MB/s and ratio.
@@ -70,6 +73,8 @@ interface Target {
   socket: string;
   /** the proxy's process (none for the engine direct) */
   pid?: number;
+  /** an audit row per call goes to Postgres meanwhile, from another process (bench/audit-writes.ts) */
+  auditWrites?: boolean;
   stop(): Promise<void>;
 }
 
@@ -215,6 +220,7 @@ interface Load {
 async function load(t: Target, path: string, n: number, c: number): Promise<Load> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: c });
   for (let i = 0; i < 100; i++) await get(agent, t.socket, path); // warm-up
+  const writes = t.auditWrites ? await (await import('./audit-writes.js')).startAuditWrites() : undefined;
   const lat: number[] = [];
   let next = 0;
   const cpu0 = t.pid ? cpuOf(t.pid) : 0;
@@ -226,11 +232,13 @@ async function load(t: Target, path: string, n: number, c: number): Promise<Load
         const s = performance.now();
         await get(agent, t.socket, path);
         lat.push(performance.now() - s);
+        writes?.add(1);
       }
     }),
   );
   const secs = (performance.now() - t0) / 1000;
   const cpu = t.pid ? cpuOf(t.pid) - cpu0 : undefined;
+  await writes?.stop();
   agent.destroy();
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
@@ -259,7 +267,10 @@ async function main() {
   const own = testName('bench-own');
   try {
     targets.push(await startHaproxy(upstream));
-    targets.push(await startNodeProcess('node-bare', ['serve-bare', upstream]));
+    const bare = await startNodeProcess('node-bare', ['serve-bare', upstream]);
+    // node-bare again, with Wingman's audit rows going to the same Postgres meanwhile: what a proxy that decides
+    // nothing pays on this machine for the one row per call Wingman must keep.
+    targets.push(bare, { ...bare, name: 'bare+row', auditWrites: true, stop: async () => undefined });
     targets.push(await startNodeProcess('wingman', ['serve-wingman', ROOT]));
     const wingman = targets.find((t) => t.name === 'wingman')!;
     const asWorker = (args: string[]) => docker(args, { host: `unix://${wingman.socket}` });
