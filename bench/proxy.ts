@@ -333,6 +333,11 @@ async function main() {
     ];
     console.log('\ntargets (issue #12):');
     for (const [what, ok, got] of checks) console.log(`  ${ok ? 'met ' : 'MISS'}  ${what}: ${got}`);
+    const rowAdded = (label: string) => med(res.get(label)!.get('bare+row')!.map((x) => x.p99)) - med(res.get(label)!.get('direct')!.map((x) => x.p99));
+    console.log(
+      `  with a row per call in this machine's Postgres, node-bare (no decisions) gets /containers/json ${ratio(cases[1].label, 'bare+row').toFixed(2)} ` +
+        `(without: ${ratio(cases[1].label, 'node-bare').toFixed(2)}) and adds ${rowAdded(cases[3].label).toFixed(2)} / ${rowAdded(cases[4].label).toFixed(2)} ms at c1 p99`,
+    );
   } finally {
     await docker(['rm', '-f', name, own]);
     for (const t of targets.reverse()) await t.stop().catch((err: Error) => console.error(`stopping ${t.name}: ${err.message}`));
