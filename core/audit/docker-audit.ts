@@ -46,7 +46,7 @@ const COLUMNS = [
 /**
  * A batch in one statement of the same text whatever its size: the rows as one JSON array, which Postgres takes
  * apart into the table's own column types (no value converted in JavaScript, where a per-value conversion of 18
- * columns cost the proxy more than the rest of shipping). Exported for bench/c1-tail.ts, which makes the same writes.
+ * columns cost the proxy more than the rest of shipping). Exported for bench/audit-writes.ts, which makes the same writes.
  */
 export const AUDIT_INSERT = `INSERT INTO docker_audit (${COLUMNS}) SELECT ${COLUMNS} FROM jsonb_populate_recordset(NULL::docker_audit, $1::jsonb) ON CONFLICT (id) DO NOTHING`;
 
