@@ -3,7 +3,7 @@
 // (never an approval), after which the pool carries on. Threads start only above the start rate and stop when idle.
 import t from 'tap';
 import { isWingmanError } from '../../core/errors.js';
-import { checkInstruction } from '../../core/gate/index.js';
+import { checkInstruction, MAX_INSTRUCTION_CHARS } from '../../core/gate/index.js';
 import { GatePool } from '../../core/gate/gate-pool.js';
 import { instructionMarkdown, SECTIONS } from '../sidecar/sidecar-env.js';
 import { until } from '../helpers/until.js';
@@ -44,8 +44,12 @@ t.test('a thread that dies with checks in flight fails them (500), and the next 
   const pool = new GatePool({ threads: 1, startRate: 0 });
   t.teardown(() => pool.close());
   await pool.check(INPUTS[0]);
-  const inFlight = [pool.check(INPUTS[0]), pool.check(INPUTS[1])];
-  // The replies cannot arrive before this turn ends: stop the thread under them.
+  // The thread runs beside this one: a check it can finish before the stop takes hold is answered, rightly (CI saw
+  // the first of two small checks answered). So the first is the largest instruction the gate takes (tens of ms to
+  // judge), and the others queue behind it in the thread: none can be answered before the thread is stopped.
+  const largest = instructionMarkdown({ DELIVERABLES: `${SECTIONS.DELIVERABLES}${' then check the build output'.repeat(8000)}` });
+  t.ok(largest.length > 200 * 1024 && largest.length <= MAX_INSTRUCTION_CHARS, 'an instruction near the size limit');
+  const inFlight = [pool.check(largest), pool.check(INPUTS[0]), pool.check(INPUTS[1])];
   await (pool as unknown as { threads: { stop(): Promise<number> }[] }).threads[0].stop();
   for (const p of inFlight) {
     const err = await p.then(() => undefined, (e: unknown) => e);
