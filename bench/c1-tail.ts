@@ -1,7 +1,9 @@
 // What the added p99 at concurrency 1 is made of on this machine. `bench proxy` measures Wingman's c1 tail at about
 // 2 ms above direct; this bench takes the store's part apart from Wingman's, in one run:
 //   1. The machine: a thread pinned to one vCPU spins for a few seconds, alone and then while another spins on the
-//      other vCPU; the time it loses in gaps is time the host took (no other task asked for that vCPU).
+//      other vCPU. It prints the time it lost in gaps, and how long the kernel says it waited on its run queue
+//      (/proc/thread-self/schedstat): lost time matched by run-queue wait went to other tasks of this machine, crowded
+//      onto its vCPU while the other was busy; lost time beyond it was taken outside the guest.
 //   2. Direct, node-bare (node:http and Wingman's forward, nothing else: no audit) and Wingman, each at concurrency 1,
 //      in rounds alternating quiet with "store writes": another process inserts an audit row per call served into
 //      Postgres, batched every 25 ms with the statement Wingman's shipper uses (bench/audit-writes.ts). Wingman's
@@ -10,6 +12,7 @@
 // vCPUs, not the proxy's path.
 // Run: npm run bench -- c1-tail [calls per round] [rounds of each kind]
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +27,9 @@ const ROOT = path.resolve(path.dirname(SELF), '..');
 // ------------------------------------------------------------------ child: a vCPU-pinned spinner
 if (process.argv[2] === 'spin') {
   const ms = Number(process.argv[3]);
+  // schedstat: time on the CPU, time waiting on a run queue (ns)
+  const waited = () => Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  const w0 = waited();
   const t0 = performance.now();
   let last = t0;
   let lost = 0;
@@ -41,7 +47,7 @@ if (process.argv[2] === 'spin') {
     }
     if (t - t0 > ms) break;
   }
-  process.stdout.write(JSON.stringify({ lost, gaps, longest, ms }) + '\n');
+  process.stdout.write(JSON.stringify({ lost, gaps, longest, ms, queued: waited() - w0 }) + '\n');
   process.exit(0);
 }
 
@@ -50,6 +56,7 @@ const N = Number(process.argv[2] ?? 5000);
 const ROUNDS = Number(process.argv[3] ?? 2);
 
 // 1. The machine.
+type Spun = { lost: number; gaps: number; longest: number; ms: number; queued: number };
 const cpus = os.availableParallelism();
 if (cpus >= 2 && spawnSync('sh', ['-c', 'command -v taskset']).status === 0) {
   const pinned = (cpu: number, ms: number) => {
@@ -57,15 +64,16 @@ if (cpus >= 2 && spawnSync('sh', ['-c', 'command -v taskset']).status === 0) {
       stdio: ['ignore', 'pipe', 'inherit'],
       cwd: ROOT,
     });
-    return new Promise<{ lost: number; gaps: number; longest: number; ms: number }>((resolve, reject) => {
+    return new Promise<Spun>((resolve, reject) => {
       let out = '';
       ch.stdout.on('data', (c: Buffer) => (out += c.toString()));
       ch.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`spinner exited ${code}`))));
     });
   };
-  const say = (what: string, r: { lost: number; gaps: number; longest: number; ms: number }) =>
+  const say = (what: string, r: Spun) =>
     console.log(
-      `${what}: lost ${r.lost.toFixed(0)} ms of ${r.ms} (${((r.lost / r.ms) * 100).toFixed(2)} %), ${r.gaps} gaps over 1 ms, longest ${r.longest.toFixed(2)} ms`,
+      `${what}: lost ${r.lost.toFixed(0)} ms of ${r.ms} (${((r.lost / r.ms) * 100).toFixed(2)} %), ${r.gaps} gaps over 1 ms, ` +
+        `longest ${r.longest.toFixed(2)} ms; waited on its run queue ${r.queued.toFixed(0)} ms`,
     );
   say('vCPU 0 spinning alone', await pinned(0, 5000));
   const [a, b] = await Promise.all([pinned(0, 5000), pinned(1, 5000)]);

@@ -45,7 +45,7 @@ t.test('a thread that dies with checks in flight fails them (500), and the next 
   t.teardown(() => pool.close());
   await pool.check(INPUTS[0]);
   // The thread runs beside this one: a check it can finish before the stop takes hold is answered, rightly (CI saw
-  // the first of two small checks answered). So the first is the largest instruction the gate takes (tens of ms to
+  // the first of two small checks answered). So the first is an instruction near the size limit (tens of ms to
   // judge), and the others queue behind it in the thread: none can be answered before the thread is stopped.
   const largest = instructionMarkdown({ DELIVERABLES: `${SECTIONS.DELIVERABLES}${' then check the build output'.repeat(8000)}` });
   t.ok(largest.length > 200 * 1024 && largest.length <= MAX_INSTRUCTION_CHARS, 'an instruction near the size limit');
