@@ -16,9 +16,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { startAuditWrites, type AuditWrites } from './audit-writes.js';
+import { get, startNodeProcess, type Target } from './proxy-targets.js';
 import { dockerSocketPath } from '../test/helpers/env.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -82,60 +82,28 @@ if (cpus >= 2 && spawnSync('sh', ['-c', 'command -v taskset']).status === 0) {
 } else console.log(`(no vCPU probe: ${cpus} CPUs, or no taskset)`);
 
 // 2. The proxies at concurrency 1.
-interface Target {
-  name: string;
-  socket: string;
-  stop(): Promise<void>;
-}
-/** bench/proxy.ts serving `args` (serve-bare, serve-wingman) in a process of its own, as `bench proxy` starts it. */
-async function served(name: string, args: string[]): Promise<Target> {
-  const ch = spawn(process.execPath, ['--max-semi-space-size=64', '--import', '@tapjs/typescript/import', path.join(ROOT, 'bench/proxy.ts'), ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: ROOT,
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: ch.stdout }).once('line', resolve);
-    ch.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
-  });
-  return {
-    name,
-    socket: (JSON.parse(line) as { socket: string }).socket,
-    async stop() {
-      ch.stdin.end();
-      await new Promise((r) => (ch.exitCode !== null ? r(undefined) : ch.once('exit', r)));
-    },
-  };
-}
 const targets: Target[] = [
   { name: 'direct', socket: dockerSocketPath(), stop: async () => undefined },
-  await served('node-bare', ['serve-bare', dockerSocketPath()]),
-  await served('wingman', ['serve-wingman', ROOT]),
+  await startNodeProcess('node-bare', ['serve-bare', dockerSocketPath()]),
+  await startNodeProcess('wingman', ['serve-wingman', ROOT]),
 ];
 
 const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2);
 try {
   for (const t of targets) {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const get = () =>
-      new Promise<void>((resolve, reject) => {
-        const req = http.get({ agent, socketPath: t.socket, path: '/_ping', headers: { host: 'docker' } }, (res) => {
-          res.resume();
-          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${t.name} /_ping: ${res.statusCode}`))));
-        });
-        req.on('error', reject);
-      });
     const round = async (writes?: AuditWrites) => {
       const lat: number[] = [];
       const t0 = performance.now();
       for (let i = 0; i < N; i++) {
         const s = performance.now();
-        await get();
+        await get(agent, t.socket, '/_ping');
         lat.push(performance.now() - s);
         writes?.add(1);
       }
       return { rate: N / ((performance.now() - t0) / 1000), lat: lat.sort((x, y) => x - y) };
     };
-    for (let i = 0; i < 3000; i++) await get(); // warm-up
+    for (let i = 0; i < 3000; i++) await get(agent, t.socket, '/_ping'); // warm-up
     for (let r = 0; r < ROUNDS; r++) {
       for (const withWrites of [false, true]) {
         const writes = withWrites ? await startAuditWrites() : undefined;

@@ -13,15 +13,15 @@
 //   Before/after: copy this file into a checkout of the other commit (`git worktree add`, node_modules linked) and
 //   run it there; bench/proxy-ab.ts compares two commits' proxies head to head.
 //   WINGMAN_BENCH_PROF=<dir> writes a CPU profile of the Wingman process(es) there (node --cpu-prof).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { docker, dockerOk, dockerSocketPath, testName, TEST_IMAGE } from '../test/helpers/env.js';
+import { get, startNodeProcess, waitForSocket, type Target } from './proxy-targets.js';
 
 const MiB = 1024 * 1024;
 const SELF = fileURLToPath(import.meta.url);
@@ -68,16 +68,6 @@ const N = Number(process.argv[2] ?? 3000);
 const C = Number(process.argv[3] ?? 16);
 const ROUNDS = Number(process.argv[4] ?? 3);
 
-interface Target {
-  name: string;
-  socket: string;
-  /** the proxy's process (none for the engine direct) */
-  pid?: number;
-  /** an audit row per call goes to Postgres meanwhile, from another process (bench/audit-writes.ts) */
-  auditWrites?: boolean;
-  stop(): Promise<void>;
-}
-
 /** utime+stime of a process (all its threads), in µs. */
 function cpuOf(pid: number): number {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -108,16 +98,6 @@ function ensureHaproxy(): void {
     if (ownPolicy) fs.rmSync(policy, { force: true });
   }
   if (!which('haproxy')) throw new Error('haproxy installed but not on PATH');
-}
-
-async function waitForSocket(sock: string, child: ChildProcess, what: string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${what} exited (${child.exitCode})`);
-    if (fs.existsSync(sock) && (await status(sock, '/_ping').catch(() => 0)) === 200) return;
-    if (Date.now() > deadline) throw new Error(`${what} not answering on ${sock}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function startHaproxy(upstream: string): Promise<Target> {
@@ -158,55 +138,6 @@ async function startHaproxy(upstream: string): Promise<Target> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A Node process of this file serving `args` (serve-wingman, serve-bare): it prints the socket it serves on. */
-async function startNodeProcess(name: string, args: string[]): Promise<Target> {
-  const prof = process.env.WINGMAN_BENCH_PROF;
-  // Node's default profile names carry the pid and thread id: one fixed name would let the loader thread's profile
-  // overwrite the main thread's.
-  // Node's flags as Wingman ships with them (bin/wingman.js's first line), and a profile when asked.
-  const flags = ['--max-semi-space-size=64', ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${path.join(prof, name)}`] : [])];
-  const child = spawn(process.execPath, [...flags, '--import', '@tapjs/typescript/import', SELF, ...args], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-    cwd: ROOT,
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`${name} exited (${code})`)));
-  });
-  const { socket } = JSON.parse(line) as { socket: string };
-  await waitForSocket(socket, child, name);
-  return {
-    name,
-    socket,
-    pid: child.pid!,
-    async stop() {
-      child.stdin.end();
-      await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
-    },
-  };
-}
-
-function status(socketPath: string, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ socketPath, path }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-  });
-}
-
-function get(agent: http.Agent, socketPath: string, path: string, sink?: (n: number) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ agent, socketPath, path, headers: { host: 'docker' } }, (res) => {
-      if (sink) res.on('data', (c: Buffer) => sink(c.length));
-      else res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`${path}: ${res.statusCode}`))));
-    });
-    req.on('error', reject);
-  });
 }
 
 interface Load {
@@ -322,7 +253,7 @@ async function main() {
       }
     }
     const ratio = (label: string, t: string) => med(res.get(label)!.get(t)!.map((x) => x.rps)) / med(res.get(label)!.get('direct')!.map((x) => x.rps));
-    const addedP99 = (label: string) => med(res.get(label)!.get('wingman')!.map((x) => x.p99)) - med(res.get(label)!.get('direct')!.map((x) => x.p99));
+    const addedP99 = (label: string, t = 'wingman') => med(res.get(label)!.get(t)!.map((x) => x.p99)) - med(res.get(label)!.get('direct')!.map((x) => x.p99));
     const checks: Array<[string, boolean, string]> = [
       [`/containers/json ratio ≥ haproxy's`, ratio(cases[1].label, 'wingman') >= ratio(cases[1].label, 'haproxy'),
         `${ratio(cases[1].label, 'wingman').toFixed(2)} vs ${ratio(cases[1].label, 'haproxy').toFixed(2)}`],
@@ -333,10 +264,9 @@ async function main() {
     ];
     console.log('\ntargets (issue #12):');
     for (const [what, ok, got] of checks) console.log(`  ${ok ? 'met ' : 'MISS'}  ${what}: ${got}`);
-    const rowAdded = (label: string) => med(res.get(label)!.get('bare+row')!.map((x) => x.p99)) - med(res.get(label)!.get('direct')!.map((x) => x.p99));
     console.log(
       `  with a row per call in this machine's Postgres, node-bare (no decisions) gets /containers/json ${ratio(cases[1].label, 'bare+row').toFixed(2)} ` +
-        `(without: ${ratio(cases[1].label, 'node-bare').toFixed(2)}) and adds ${rowAdded(cases[3].label).toFixed(2)} / ${rowAdded(cases[4].label).toFixed(2)} ms at c1 p99`,
+        `(without: ${ratio(cases[1].label, 'node-bare').toFixed(2)}) and adds ${addedP99(cases[3].label, 'bare+row').toFixed(2)} / ${addedP99(cases[4].label, 'bare+row').toFixed(2)} ms at c1 p99`,
     );
   } finally {
     await docker(['rm', '-f', name, own]);
