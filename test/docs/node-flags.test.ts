@@ -16,7 +16,7 @@ t.test('every way of starting Wingman passes the flags bin/wingman.js names', (t
   t.same(flags, ['--max-semi-space-size=64']);
   const entry = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(read('Dockerfile'))?.[1] ?? '[]') as string[];
   t.same(entry, ['node', ...flags, 'bin/wingman.js'], 'the image');
-  for (const f of ['scripts/start.mjs', 'test/helpers/wingman-up.ts', 'bench/proxy.ts', 'bench/proxy-load.ts']) {
+  for (const f of ['scripts/start.mjs', 'test/helpers/wingman-up.ts', 'bench/proxy-targets.ts', 'bench/proxy-load.ts']) {
     for (const flag of flags) t.ok(read(f).includes(`'${flag}'`), `${f} passes ${flag}`);
   }
   t.end();
